@@ -1,0 +1,5 @@
+import sys
+
+from coreport.cli import main
+
+sys.exit(main())

@@ -1,0 +1,53 @@
+"""Settings, read once at start from ``COREPORT_*`` environment variables (and a ``.env``
+file when present) and passed down; nothing else reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COREPORT_", env_file=".env", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, description="Port to listen on (0 picks a free one).")
+    data_dir: Path = Field(
+        Path("data"), description="Where the embedded default keeps its SQLite file."
+    )
+    database_url: str | None = Field(
+        None, description="postgresql://... to use PostgreSQL instead of the embedded SQLite file."
+    )
+    database_pool_min: int = Field(1, description="Smallest PostgreSQL pool size.")
+    database_pool_max: int = Field(10, description="Largest PostgreSQL pool size.")
+    redis_url: str | None = Field(
+        None, description="redis://... to fan out between instances through Redis."
+    )
+    redis_prefix: str = Field("coreport:", description="Prefix of every Redis channel and key.")
+    instance_id: str | None = Field(
+        None,
+        description="This instance's name on the bus (default: host name and a random suffix).",
+    )
+    max_message_bytes: int = Field(
+        16 * 1024 * 1024, description="Largest WebSocket message accepted (close 1009 above it)."
+    )
+    send_buffer_bytes: int = Field(
+        32 * 1024 * 1024,
+        description="Bytes queued for one client before it is dropped as not reading (close 4008).",
+    )
+    room_idle_seconds: float = Field(
+        30.0, description="Unload a document this long after its last client left."
+    )
+    compact_every_updates: int = Field(
+        500, description="Compact a document's log after this many updates."
+    )
+    compact_max_age_seconds: float = Field(
+        300.0, description="Compact a document whose oldest uncompacted update is this old."
+    )
+    catch_up_seconds: float = Field(
+        10.0,
+        description="Re-read loaded documents from the store this often (missed bus messages).",
+    )
+    log_level: str = Field("info", description="Logging level.")

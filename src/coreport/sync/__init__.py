@@ -1,0 +1,1 @@
+"""The sync core: rooms (loaded documents), the registry, client sessions, group commit."""

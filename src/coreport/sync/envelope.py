@@ -1,0 +1,46 @@
+"""What one instance tells the others about a document on the bus."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+_HEADER = struct.Struct(">BQH")
+
+
+class EnvelopeKind(IntEnum):
+    UPDATE = 0
+    AWARENESS = 1
+
+
+class BadEnvelope(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    kind: EnvelopeKind
+    #: Store sequence number of an UPDATE; 0 for AWARENESS.
+    seq: int
+    #: The publishing instance, so it can ignore its own messages.
+    instance: str
+    #: A Yjs update, or an awareness update payload.
+    payload: bytes
+
+    def encode(self) -> bytes:
+        instance = self.instance.encode()
+        return _HEADER.pack(self.kind, self.seq, len(instance)) + instance + self.payload
+
+    @classmethod
+    def decode(cls, data: bytes) -> Envelope:
+        if len(data) < _HEADER.size:
+            raise BadEnvelope("envelope shorter than its header")
+        kind, seq, length = _HEADER.unpack_from(data)
+        end = _HEADER.size + length
+        if len(data) < end:
+            raise BadEnvelope("envelope shorter than its instance id")
+        try:
+            return cls(EnvelopeKind(kind), seq, data[_HEADER.size : end].decode(), data[end:])
+        except ValueError as exc:
+            raise BadEnvelope(str(exc)) from exc

@@ -1,0 +1,68 @@
+"""Publishes committed updates and awareness on the bus, in order, off the hot path.
+
+Rooms call :meth:`Outbox.publish` synchronously after a commit; one task owned by the
+outbox drains the queue. A failed publish is logged and counted, never retried: the bus
+is a fast path, and other instances catch up from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from coreport.metrics import Metrics
+from coreport.ports import Bus
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    def __init__(self, bus: Bus, metrics: Metrics, max_queued: int = 100_000) -> None:
+        self._bus = bus
+        self._metrics = metrics
+        self._max_queued = max_queued
+        self._queue: deque[tuple[str, bytes]] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="coreport-bus-outbox")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Publish what is queued (for at most ``grace_seconds``), then end the task."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
+            log.warning("bus outbox stopped with %d messages unpublished", len(self._queue))
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+
+    def publish(self, channel: str, data: bytes) -> None:
+        if len(self._queue) >= self._max_queued:
+            # The bus is far behind; dropping is safe because instances catch up from
+            # the store, and it keeps memory bounded while the bus is down.
+            self._metrics.errors.labels("bus_dropped").inc()
+            return
+        self._queue.append((channel, data))
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                channel, data = self._queue.popleft()
+                try:
+                    await self._bus.publish(channel, data)
+                except Exception as exc:
+                    self._metrics.errors.labels("bus_publish").inc()
+                    log.warning("publishing on %s failed: %s", channel, exc)
+            if self._stopping:
+                return

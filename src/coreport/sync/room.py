@@ -1,0 +1,391 @@
+"""One loaded document: apply, persist, relay, awareness.
+
+The order of events for a client's update is the durability rule of DESIGN.md §3:
+
+1. apply it to the in-memory doc (Yrs rejects malformed updates here, before anything
+   is stored);
+2. hand it to the group committer;
+3. once the store has committed it, relay it to the other clients, publish it on the bus
+   and acknowledge it to its sender when asked.
+
+A joining client's sync step 2 is computed from the in-memory doc, which may hold updates
+still being committed, so the reply is held until everything applied before it is durable.
+If a commit fails the room breaks: every client is closed with 1011 and the room is
+dropped, so nothing that was not stored is ever shown to anyone; clients resend their
+changes when they reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pycrdt import Doc, merge_updates
+
+from coreport.metrics import Metrics
+from coreport.ports import BusSubscription, Clock, DocName, StoredState
+from coreport.protocol import codes, messages
+from coreport.protocol.codes import CloseCode
+from coreport.protocol.messages import (
+    EMPTY_UPDATE,
+    Auth,
+    AwarenessEntry,
+    AwarenessUpdate,
+    Message,
+    ProtocolError,
+    QueryAwareness,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+)
+from coreport.sync.committer import GroupCommitter
+from coreport.sync.envelope import BadEnvelope, Envelope, EnvelopeKind
+
+log = logging.getLogger(__name__)
+
+#: Publishes an encoded envelope on a bus channel without waiting (see ``Outbox``).
+Publish = Callable[[str, bytes], None]
+
+
+class Peer(Protocol):
+    """What a room needs from a connected client (a ``Session``)."""
+
+    @property
+    def wants_ack(self) -> bool: ...
+
+    def send(self, data: bytes) -> None:
+        """Queue a message for the client; never blocks."""
+
+    def ack(self, seq: int) -> None:
+        """One more of this client's updates is durable, with store sequence ``seq``."""
+
+    def close(self, code: CloseCode, detail: str = "") -> None:
+        """Close the client's connection; never blocks."""
+
+
+@dataclass(slots=True)
+class _RemoteAwareness:
+    entry: AwarenessEntry
+    seen_at: float
+
+
+def channel_for(doc: DocName) -> str:
+    return f"doc:{doc}"
+
+
+class Room:
+    """A document loaded in memory and the clients connected to it on this instance."""
+
+    def __init__(
+        self,
+        name: DocName,
+        *,
+        instance: str,
+        committer: GroupCommitter,
+        publish: Publish,
+        metrics: Metrics,
+        clock: Clock,
+        on_broken: Callable[[Room], None],
+    ) -> None:
+        self.name = name
+        self.channel = channel_for(name)
+        self.doc: Doc = Doc()
+        self._instance = instance
+        self._committer = committer
+        self._publish = publish
+        self._metrics = metrics
+        self._clock = clock
+        self._on_broken = on_broken
+        self.peers: dict[Peer, set[int]] = {}
+        self._awareness: dict[int, AwarenessEntry] = {}
+        self._remote_awareness: dict[int, _RemoteAwareness] = {}
+        # Counters of updates handed to the committer and of those committed; the
+        # committer finishes in submission order, so "durable >= n" means the first n are.
+        self._applied = 0
+        self._durable = 0
+        self._held_replies: deque[tuple[int, Peer, bytes]] = deque()
+        # Store sequence bookkeeping: every seq <= known_seq has been applied here.
+        self.known_seq = 0
+        self.snapshot_seq = 0
+        self._ahead: set[int] = set()
+        self.gap_since: float | None = None
+        self.dirty_since: float | None = None
+        self.broken = False
+        self.refs = 0
+        self.idle_since: float | None = clock.now()
+        self.subscription: BusSubscription | None = None
+
+    # -- loading and catching up -------------------------------------------------------
+
+    def apply_stored(self, state: StoredState) -> bytes | None:
+        """Apply what the store returned; returns the merged update that was new, if any."""
+        payloads = ([state.snapshot] if state.snapshot is not None else []) + [
+            u.data for u in state.updates
+        ]
+        if not payloads:
+            return None
+        merged = payloads[0] if len(payloads) == 1 else merge_updates(*payloads)
+        self.doc.apply_update(merged)
+        if state.snapshot is not None:
+            self.snapshot_seq = max(self.snapshot_seq, state.snapshot_seq)
+        if state.last_seq > self.known_seq:
+            self.known_seq = state.last_seq
+            self._ahead = {s for s in self._ahead if s > self.known_seq}
+            self._advance()
+        if self.known_seq > self.snapshot_seq and self.dirty_since is None:
+            self.dirty_since = self._clock.now()
+        return merged
+
+    def relay_caught_up(self, update: bytes) -> None:
+        """Send updates found by a catch-up from the store to every local client."""
+        self._broadcast(messages.sync_update(update), exclude=None)
+
+    def saw_seq(self, seq: int) -> None:
+        if seq <= self.known_seq:
+            return
+        if seq == self.known_seq + 1:
+            self.known_seq = seq
+            self._advance()
+        else:
+            self._ahead.add(seq)
+            if self.gap_since is None:
+                self.gap_since = self._clock.now()
+        if self.dirty_since is None:
+            self.dirty_since = self._clock.now()
+
+    def _advance(self) -> None:
+        while self.known_seq + 1 in self._ahead:
+            self.known_seq += 1
+            self._ahead.discard(self.known_seq)
+        if not self._ahead:
+            self.gap_since = None
+
+    @property
+    def rows_since_snapshot(self) -> int:
+        return max(0, self.known_seq - self.snapshot_seq)
+
+    def compacted(self, snapshot_seq: int) -> None:
+        self.snapshot_seq = max(self.snapshot_seq, snapshot_seq)
+        self.dirty_since = self._clock.now() if self.rows_since_snapshot else None
+
+    @property
+    def has_pending_writes(self) -> bool:
+        return self._durable < self._applied
+
+    # -- clients -----------------------------------------------------------------------
+
+    def join(self, peer: Peer) -> None:
+        """Start the sync handshake with a new client and show it who is here."""
+        self.peers[peer] = set()
+        peer.send(messages.sync_step1(self.doc.get_state()))
+        present = self._present_entries()
+        if present:
+            peer.send(messages.awareness(present))
+
+    def leave(self, peer: Peer) -> None:
+        """Forget a client and tell everyone else its cursors are gone."""
+        client_ids = self.peers.pop(peer, None)
+        if not client_ids:
+            return
+        removals = []
+        for client_id in client_ids:
+            entry = self._awareness.pop(client_id, None)
+            if entry is not None:
+                removals.append(AwarenessEntry(client_id, entry.clock + 1, "null"))
+        if removals:
+            self._share_awareness(removals, exclude=None)
+
+    def receive(self, peer: Peer, message: Message) -> None:
+        """Handle one decoded message from ``peer``; raises ``ProtocolError`` on bad input."""
+        if self.broken:
+            return
+        if isinstance(message, SyncStep1):
+            self._answer_step1(peer, message.state_vector)
+        elif isinstance(message, SyncStep2 | SyncUpdate):
+            self._receive_update(peer, message.update)
+        elif isinstance(message, AwarenessUpdate):
+            self._receive_awareness(peer, message)
+        elif isinstance(message, QueryAwareness):
+            peer.send(messages.awareness(self._present_entries()))
+        elif isinstance(message, Auth):
+            # Auth messages flow from server to client only; a client's is meaningless.
+            log.debug("ignoring auth message from a client of %s", self.name)
+
+    def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
+        try:
+            reply = messages.sync_step2(self.doc.get_update(state_vector))
+        except Exception as exc:
+            raise ProtocolError(f"invalid state vector: {exc}", codes.INVALID_PAYLOAD) from exc
+        if self._durable >= self._applied:
+            peer.send(reply)
+        else:
+            self._held_replies.append((self._applied, peer, reply))
+
+    def _receive_update(self, peer: Peer, update: bytes) -> None:
+        if update == EMPTY_UPDATE:
+            return
+        try:
+            self.doc.apply_update(update)
+        except Exception as exc:
+            raise ProtocolError(f"update rejected: {exc}", codes.INVALID_PAYLOAD) from exc
+        self._metrics.updates_in.inc()
+        self._applied += 1
+        mark = self._applied
+
+        def committed(seq: int | None, error: BaseException | None) -> None:
+            self._committed(peer, update, mark, seq, error)
+
+        self._committer.submit(self.name, update, committed)
+
+    def _committed(
+        self, peer: Peer, update: bytes, mark: int, seq: int | None, error: BaseException | None
+    ) -> None:
+        if self.broken:
+            return
+        if seq is None:
+            self.break_(f"storing an update failed: {error}")
+            return
+        self._durable = mark
+        self.saw_seq(seq)
+        self._broadcast(messages.sync_update(update), exclude=peer)
+        self._publish(
+            self.channel, Envelope(EnvelopeKind.UPDATE, seq, self._instance, update).encode()
+        )
+        if peer.wants_ack and peer in self.peers:
+            peer.ack(seq)
+        while self._held_replies and self._held_replies[0][0] <= self._durable:
+            _, waiting, reply = self._held_replies.popleft()
+            if waiting in self.peers:
+                waiting.send(reply)
+
+    def _receive_awareness(self, peer: Peer, message: AwarenessUpdate) -> None:
+        owned = self.peers.get(peer)
+        if owned is None:
+            return
+        changed = []
+        for entry in message.entries:
+            if not self._accept_awareness(entry):
+                continue
+            changed.append(entry)
+            if entry.removed:
+                owned.discard(entry.client_id)
+            else:
+                owned.add(entry.client_id)
+        if changed:
+            self._share_awareness(changed, exclude=peer)
+
+    def _accept_awareness(self, entry: AwarenessEntry) -> bool:
+        """y-protocols' rule: a newer clock wins, and so does a removal at the same clock."""
+        current = self._awareness.get(entry.client_id)
+        if current is None:
+            if entry.removed:
+                return False
+        elif not (entry.clock > current.clock or (entry.clock == current.clock and entry.removed)):
+            return False
+        if entry.removed:
+            del self._awareness[entry.client_id]
+        else:
+            self._awareness[entry.client_id] = entry
+        return True
+
+    def _share_awareness(self, entries: list[AwarenessEntry], exclude: Peer | None) -> None:
+        self._broadcast(messages.awareness(entries), exclude=exclude, count=False)
+        payload = messages.encode_awareness_payload(entries)
+        self._publish(
+            self.channel, Envelope(EnvelopeKind.AWARENESS, 0, self._instance, payload).encode()
+        )
+
+    def _present_entries(self) -> list[AwarenessEntry]:
+        return list(self._awareness.values())
+
+    def _broadcast(self, data: bytes, exclude: Peer | None, count: bool = True) -> None:
+        for peer in self.peers:
+            if peer is not exclude:
+                peer.send(data)
+                if count:
+                    self._metrics.updates_out.inc()
+
+    # -- other instances ---------------------------------------------------------------
+
+    def on_message(self, data: bytes) -> None:
+        """A message from the bus (BusListener)."""
+        try:
+            envelope = Envelope.decode(data)
+        except BadEnvelope as exc:
+            log.warning("dropping a malformed bus message on %s: %s", self.channel, exc)
+            self._metrics.errors.labels("bus_message").inc()
+            return
+        if envelope.instance == self._instance or self.broken:
+            return
+        if envelope.kind is EnvelopeKind.UPDATE:
+            self._apply_remote_update(envelope)
+        else:
+            self._apply_remote_awareness(envelope.payload)
+
+    def on_gap(self) -> None:
+        """The bus may have dropped messages; the registry's next pass catches up."""
+        if self.gap_since is None:
+            self.gap_since = self._clock.now()
+
+    def _apply_remote_update(self, envelope: Envelope) -> None:
+        if envelope.seq <= self.known_seq:
+            return
+        try:
+            self.doc.apply_update(envelope.payload)
+        except Exception as exc:
+            # Another instance committed it, so the store has it; catching up will tell.
+            log.warning(
+                "update %d from the bus did not apply on %s: %s", envelope.seq, self.name, exc
+            )
+            self.on_gap()
+            return
+        self.saw_seq(envelope.seq)
+        self._broadcast(messages.sync_update(envelope.payload), exclude=None)
+
+    def _apply_remote_awareness(self, payload: bytes) -> None:
+        try:
+            update = messages.parse_awareness(payload)
+        except ProtocolError as exc:
+            log.warning("dropping malformed awareness from the bus on %s: %s", self.name, exc)
+            return
+        now = self._clock.now()
+        changed = []
+        for entry in update.entries:
+            if self._accept_awareness(entry):
+                changed.append(entry)
+                if entry.removed:
+                    self._remote_awareness.pop(entry.client_id, None)
+                else:
+                    self._remote_awareness[entry.client_id] = _RemoteAwareness(entry, now)
+        if changed:
+            self._broadcast(messages.awareness(changed), exclude=None, count=False)
+
+    def expire_remote_awareness(self, older_than: float) -> None:
+        """Drop cursors of clients on other instances that stopped renewing them (an
+        instance that died cannot say goodbye)."""
+        stale = [cid for cid, r in self._remote_awareness.items() if r.seen_at < older_than]
+        removals = []
+        for client_id in stale:
+            del self._remote_awareness[client_id]
+            entry = self._awareness.pop(client_id, None)
+            if entry is not None:
+                removals.append(AwarenessEntry(client_id, entry.clock + 1, "null"))
+        if removals:
+            self._broadcast(messages.awareness(removals), exclude=None, count=False)
+
+    # -- failure -----------------------------------------------------------------------
+
+    def break_(self, reason: str) -> None:
+        """Drop this room after a failed write: close every client so it resends."""
+        if self.broken:
+            return
+        self.broken = True
+        log.error("room %s closed: %s", self.name, reason)
+        self._held_replies.clear()
+        for peer in list(self.peers):
+            peer.close(codes.INTERNAL_ERROR, reason)
+        self.peers.clear()
+        self._on_broken(self)

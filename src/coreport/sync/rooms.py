@@ -1,0 +1,271 @@
+"""The registry of loaded rooms: single-flight loading, unloading when idle, compaction,
+catching up from the store, and the tasks that do it.
+
+``Rooms`` is an async context manager; leaving it commits every pending write, closes
+every bus subscription and ends every task it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+
+from pycrdt import merge_updates
+
+from coreport.metrics import Metrics
+from coreport.ports import Bus, Clock, DocName, Store
+from coreport.sync.committer import GroupCommitter
+from coreport.sync.outbox import Outbox
+from coreport.sync.room import Room
+
+log = logging.getLogger(__name__)
+
+
+def _merge(updates: Sequence[bytes]) -> bytes:
+    return merge_updates(*updates)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPolicy:
+    """Timings and thresholds of the room lifecycle (from settings)."""
+
+    #: Unload a room this long after its last client left.
+    idle_unload_seconds: float = 30.0
+    #: Compact once this many update rows have accumulated since the snapshot...
+    compact_every_updates: int = 500
+    #: ...or once the oldest of them is this old.
+    compact_max_age_seconds: float = 300.0
+    #: Re-read the store this often even without a known gap (pub/sub is best effort).
+    catch_up_seconds: float = 10.0
+    #: A gap in sequence numbers this old is filled from the store.
+    gap_grace_seconds: float = 0.5
+    #: Forget cursors of other instances' clients not renewed for this long.
+    remote_awareness_seconds: float = 45.0
+    #: How often the maintenance pass runs.
+    tick_seconds: float = 0.25
+
+
+class Rooms:
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus,
+        metrics: Metrics,
+        clock: Clock,
+        *,
+        instance: str,
+        policy: RoomPolicy | None = None,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._metrics = metrics
+        self._clock = clock
+        self._instance = instance
+        self.policy = policy or RoomPolicy()
+        self.committer = GroupCommitter(store, metrics)
+        self._outbox = Outbox(bus, metrics)
+        self._rooms: dict[DocName, Room] = {}
+        self._loading: dict[DocName, asyncio.Task[Room]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._compact_queue: asyncio.Queue[DocName] = asyncio.Queue()
+        self._compact_wanted: set[DocName] = set()
+        self._last_catch_up = clock.now()
+        self._running = False
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def __aenter__(self) -> Rooms:
+        self.committer.start()
+        self._outbox.start()
+        self._running = True
+        self._spawn(self._maintenance_loop(), "coreport-room-maintenance")
+        self._spawn(self._compaction_loop(), "coreport-compaction")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Commit pending writes, drop every room and end every task."""
+        if not self._running:
+            return
+        self._running = False
+        for task in list(self._loading.values()):
+            task.cancel()
+        await asyncio.gather(*self._loading.values(), return_exceptions=True)
+        await self.committer.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for room in list(self._rooms.values()):
+            await self._drop(room)
+        await self._outbox.stop()
+
+    def _spawn(self, coro: Coroutine[object, object, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- acquiring and releasing -----------------------------------------------------
+
+    @property
+    def loaded(self) -> int:
+        return len(self._rooms)
+
+    def get(self, name: DocName) -> Room | None:
+        return self._rooms.get(name)
+
+    async def acquire(self, name: DocName) -> Room:
+        """The loaded room for ``name``, loading it once however many ask at once."""
+        if not self._running:
+            raise RuntimeError("rooms are stopped")
+        room = self._rooms.get(name)
+        if room is None:
+            loading = self._loading.get(name)
+            if loading is None:
+                loading = asyncio.create_task(self._load(name), name=f"coreport-load:{name}")
+                self._loading[name] = loading
+                self._metrics.loading_rooms.inc()
+                loading.add_done_callback(lambda t: self._loaded(name, t))
+            # A client that vanishes mid-load must not cancel the load for the others.
+            room = await asyncio.shield(loading)
+        room.refs += 1
+        room.idle_since = None
+        return room
+
+    def release(self, room: Room) -> None:
+        room.refs -= 1
+        if room.refs <= 0:
+            room.refs = 0
+            room.idle_since = self._clock.now()
+
+    async def _load(self, name: DocName) -> Room:
+        room = Room(
+            name,
+            instance=self._instance,
+            committer=self.committer,
+            publish=self._outbox.publish,
+            metrics=self._metrics,
+            clock=self._clock,
+            on_broken=self._broken,
+        )
+        # Subscribe first, so nothing committed elsewhere between the read and the
+        # subscription is missed; applying an update twice is harmless.
+        room.subscription = await self._bus.subscribe(room.channel, room)
+        self._metrics.bus_subscriptions.inc()
+        try:
+            room.apply_stored(await self._store.load(name))
+        except BaseException:
+            await room.subscription.close()
+            self._metrics.bus_subscriptions.dec()
+            raise
+        self._rooms[name] = room
+        self._metrics.loaded_rooms.set(len(self._rooms))
+        return room
+
+    def _loaded(self, name: DocName, task: asyncio.Task[Room]) -> None:
+        self._loading.pop(name, None)
+        self._metrics.loading_rooms.dec()
+        if not task.cancelled() and task.exception() is not None:
+            self._metrics.errors.labels("load").inc()
+            log.error("loading %s failed: %s", name, task.exception())
+
+    def _broken(self, room: Room) -> None:
+        if self._rooms.get(room.name) is room:
+            del self._rooms[room.name]
+            self._metrics.loaded_rooms.set(len(self._rooms))
+            self._spawn(self._close_subscription(room), f"coreport-drop:{room.name}")
+
+    async def _drop(self, room: Room) -> None:
+        if self._rooms.get(room.name) is room:
+            del self._rooms[room.name]
+            self._metrics.loaded_rooms.set(len(self._rooms))
+        await self._close_subscription(room)
+
+    async def _close_subscription(self, room: Room) -> None:
+        subscription, room.subscription = room.subscription, None
+        if subscription is not None:
+            self._metrics.bus_subscriptions.dec()
+            await subscription.close()
+
+    # -- maintenance -----------------------------------------------------------------
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            await self._clock.sleep(self.policy.tick_seconds)
+            try:
+                await self.maintain()
+            except Exception:
+                self._metrics.errors.labels("maintenance").inc()
+                log.exception("room maintenance failed")
+
+    async def maintain(self) -> None:
+        """One pass: unload idle rooms, schedule compactions, fill gaps from the store."""
+        policy = self.policy
+        now = self._clock.now()
+        periodic = now - self._last_catch_up >= policy.catch_up_seconds
+        if periodic:
+            self._last_catch_up = now
+        for room in list(self._rooms.values()):
+            if (
+                room.refs == 0
+                and room.idle_since is not None
+                and now - room.idle_since >= policy.idle_unload_seconds
+                and not room.has_pending_writes
+            ):
+                await self._unload(room)
+                continue
+            rows = room.rows_since_snapshot
+            if rows >= policy.compact_every_updates or (
+                rows > 0
+                and room.dirty_since is not None
+                and now - room.dirty_since >= policy.compact_max_age_seconds
+            ):
+                self.request_compaction(room.name)
+            if periodic or (
+                room.gap_since is not None and now - room.gap_since >= policy.gap_grace_seconds
+            ):
+                await self.catch_up(room)
+            room.expire_remote_awareness(now - policy.remote_awareness_seconds)
+
+    async def _unload(self, room: Room) -> None:
+        await self._drop(room)
+        if room.rows_since_snapshot:
+            self.request_compaction(room.name)
+
+    async def catch_up(self, room: Room) -> None:
+        """Apply whatever the store has beyond what this room has seen."""
+        try:
+            state = await self._store.load(room.name, after_seq=room.known_seq)
+        except Exception as exc:
+            self._metrics.errors.labels("catch_up").inc()
+            log.warning("catching up %s from the store failed: %s", room.name, exc)
+            return
+        if room.broken or self._rooms.get(room.name) is not room:
+            return
+        new = room.apply_stored(state)
+        if new is not None:
+            room.relay_caught_up(new)
+
+    def request_compaction(self, name: DocName) -> None:
+        if name not in self._compact_wanted:
+            self._compact_wanted.add(name)
+            self._compact_queue.put_nowait(name)
+
+    async def _compaction_loop(self) -> None:
+        while True:
+            name = await self._compact_queue.get()
+            self._compact_wanted.discard(name)
+            try:
+                result = await self._store.compact(name, _merge)
+            except Exception as exc:
+                self._metrics.errors.labels("compaction").inc()
+                log.warning("compacting %s failed: %s", name, exc)
+                continue
+            if result.merged_rows:
+                self._metrics.compactions.inc()
+            room = self._rooms.get(name)
+            if room is not None:
+                room.compacted(result.snapshot_seq)

@@ -1,0 +1,175 @@
+"""One client connection: reads frames into the room, writes the room's messages out.
+
+The session knows nothing of Starlette; the web layer hands it a :class:`Transport`.
+Outgoing messages go through a queue with a byte cap, drained by a writer task the
+session owns: a client that stops reading is disconnected instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Protocol
+
+from coreport.metrics import Metrics
+from coreport.protocol import codes, messages
+from coreport.protocol.codes import CloseCode
+from coreport.protocol.messages import ProtocolError, parse_message
+from coreport.sync.room import Room
+
+log = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    async def receive(self) -> bytes | None:
+        """The next binary frame, or None once the client has gone.
+
+        Raises ``ProtocolError`` for frames the protocol does not allow (text frames).
+        """
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class Session:
+    """A connected client of one room; implements the room's ``Peer``."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        metrics: Metrics,
+        *,
+        label: str,
+        ack: bool = False,
+        max_message_bytes: int = 16 * 1024 * 1024,
+        send_buffer_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self._transport = transport
+        self._metrics = metrics
+        self.label = label
+        self._ack = ack
+        self._acked = 0
+        self._max_message_bytes = max_message_bytes
+        self._send_buffer_bytes = send_buffer_bytes
+        self._outgoing: deque[bytes] = deque()
+        self._buffered = 0
+        self._wakeup = asyncio.Event()
+        self._closing: tuple[CloseCode, str] | None = None
+        self._closed = asyncio.Event()
+        self._done = asyncio.Event()
+
+    # -- Peer ------------------------------------------------------------------------
+
+    @property
+    def wants_ack(self) -> bool:
+        return self._ack
+
+    def send(self, data: bytes) -> None:
+        if self._closing is not None:
+            return
+        if self._buffered + len(data) > self._send_buffer_bytes:
+            self._metrics.errors.labels("slow_consumer").inc()
+            self.close(codes.SLOW_CONSUMER, f"{self._buffered} bytes unsent")
+            return
+        self._outgoing.append(data)
+        self._buffered += len(data)
+        self._wakeup.set()
+
+    def ack(self, seq: int) -> None:
+        self._acked += 1
+        self.send(messages.ack(self._acked, seq))
+
+    def close(self, code: CloseCode, detail: str = "") -> None:
+        if self._closing is None:
+            self._closing = (code, detail)
+            if code.code != codes.NORMAL.code:
+                log.info("closing %s: %d %s %s", self.label, code.code, code.reason, detail)
+            self._wakeup.set()
+
+    # -- running -----------------------------------------------------------------------
+
+    async def finished(self) -> None:
+        """Wait until the connection has stopped reading and writing."""
+        await self._done.wait()
+
+    async def serve(self, room: Room) -> None:
+        """Run the connection until either side closes it; leaves no task behind."""
+        self._metrics.open_sockets.inc()
+        writer = asyncio.create_task(self._write(), name=f"coreport-send:{self.label}")
+        room.join(self)
+        try:
+            reader = asyncio.create_task(self._read(room), name=f"coreport-recv:{self.label}")
+            closed = asyncio.create_task(self._closed.wait())
+            try:
+                await asyncio.wait((reader, closed), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (reader, closed):
+                    task.cancel()
+                await asyncio.gather(reader, closed, return_exceptions=True)
+        finally:
+            room.leave(self)
+            self.close(codes.NORMAL)
+            await writer
+            self._metrics.open_sockets.dec()
+            self._done.set()
+
+    async def _read(self, room: Room) -> None:
+        try:
+            while self._closing is None:
+                data = await self._transport.receive()
+                if data is None:
+                    break
+                self._metrics.bytes_in.inc(len(data))
+                if len(data) > self._max_message_bytes:
+                    raise ProtocolError(
+                        f"{len(data)} bytes over the {self._max_message_bytes} limit",
+                        codes.MESSAGE_TOO_BIG,
+                    )
+                room.receive(self, parse_message(data))
+        except ProtocolError as exc:
+            self._metrics.errors.labels("protocol").inc()
+            self.close(exc.close, exc.detail)
+        except Exception as exc:
+            self._metrics.errors.labels("internal").inc()
+            log.exception("handling a message from %s failed", self.label)
+            self.close(codes.INTERNAL_ERROR, type(exc).__name__)
+        finally:
+            # The client is gone or misbehaved: stop writing to it.
+            if self._closing is None:
+                self._closing = (codes.NORMAL, "client left")
+            self._closed.set()
+            self._wakeup.set()
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._outgoing and self._closing is None:
+                    data = self._outgoing.popleft()
+                    self._buffered -= len(data)
+                    await self._transport.send(data)
+                    self._metrics.bytes_out.inc(len(data))
+                if self._closing is not None:
+                    break
+        except Exception as exc:
+            # The socket broke under us; the reader will see the disconnect.
+            log.debug("sending to %s failed: %s", self.label, exc)
+            self._closing = self._closing or (codes.NORMAL, "send failed")
+        finally:
+            self._outgoing.clear()
+            self._buffered = 0
+            self._closed.set()
+        code, detail = self._closing or (codes.NORMAL, "")
+        try:
+            await self._transport.close(code.code, _reason(code, detail))
+        except Exception as exc:
+            log.debug("closing %s failed: %s", self.label, exc)
+
+
+def _reason(code: CloseCode, detail: str) -> str:
+    # A close frame's reason is at most 123 bytes of UTF-8.
+    text = f"{code.reason}: {detail}" if detail else code.reason
+    return text.encode()[:123].decode("utf-8", "ignore")

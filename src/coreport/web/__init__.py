@@ -1,0 +1,1 @@
+"""HTTP and WebSocket adapters over the sync core and the domain."""

@@ -1,0 +1,147 @@
+"""The app factory and composition root: picks the store and bus from settings and wires
+them into the sync core."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route, WebSocketRoute
+
+from coreport.metrics import Metrics
+from coreport.ports import Bus, Clock, Store
+from coreport.protocol import codes
+from coreport.settings import Settings
+from coreport.sync.clock import SystemClock
+from coreport.sync.rooms import RoomPolicy, Rooms
+from coreport.sync.session import Session
+from coreport.web import ops, ws
+from coreport.web.static import Frontend
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """Everything one running instance owns; lives in ``app.state.service``."""
+
+    settings: Settings
+    store: Store
+    bus: Bus
+    metrics: Metrics
+    rooms: Rooms
+    instance: str
+    sessions: set[Session] = field(default_factory=set)
+    stopping: bool = False
+
+
+def make_store(settings: Settings) -> Store:
+    if settings.database_url:
+        from coreport.stores.postgres import PostgresStore
+
+        return PostgresStore(
+            settings.database_url,
+            min_size=settings.database_pool_min,
+            max_size=settings.database_pool_max,
+        )
+    from coreport.stores.sqlite import SQLiteStore
+
+    return SQLiteStore(settings.data_dir / "coreport.sqlite3")
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.redis_url:
+        from coreport.buses.redis import RedisBus
+
+        return RedisBus(settings.redis_url, key_prefix=settings.redis_prefix)
+    from coreport.buses.local import LocalBus
+
+    return LocalBus()
+
+
+def room_policy(settings: Settings) -> RoomPolicy:
+    return RoomPolicy(
+        idle_unload_seconds=settings.room_idle_seconds,
+        compact_every_updates=settings.compact_every_updates,
+        compact_max_age_seconds=settings.compact_max_age_seconds,
+        catch_up_seconds=settings.catch_up_seconds,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    bus: Bus | None = None,
+    clock: Clock | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> Starlette:
+    """Build the ASGI app. ``store`` and ``bus`` default to what the settings name; tests
+    pass their own (e.g. one LocalBus shared by two apps to act as two instances)."""
+    settings = settings or Settings()
+    instance = settings.instance_id or (
+        f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    )
+    metrics = Metrics()
+    chosen_store = store or make_store(settings)
+    chosen_bus = bus or make_bus(settings)
+    rooms = Rooms(
+        chosen_store,
+        chosen_bus,
+        metrics,
+        clock or SystemClock(),
+        instance=instance,
+        policy=room_policy(settings),
+    )
+    service = Service(settings, chosen_store, chosen_bus, metrics, rooms, instance)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await chosen_store.open()
+        try:
+            await chosen_bus.open()
+            try:
+                async with rooms:
+                    if on_ready is not None:
+                        on_ready()
+                    yield
+                    await _close_sessions(service)
+            finally:
+                await chosen_bus.close()
+        finally:
+            await chosen_store.close()
+
+    routes = [
+        Route("/healthz", ops.healthz),
+        Route("/readyz", ops.readyz),
+        Route("/metrics", ops.metrics),
+        WebSocketRoute("/ws/reports/{report_id}/comments", ws.comments_socket),
+        WebSocketRoute("/ws/reports/{report_id}", ws.report_socket),
+        Mount("/", app=Frontend(Path(__file__).parent / "static")),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.service = service
+    return app
+
+
+async def _close_sessions(service: Service, grace_seconds: float = 5.0) -> None:
+    """Ask every client to reconnect elsewhere (1012), then let their sessions end."""
+    service.stopping = True
+    sessions = list(service.sessions)
+    for session in sessions:
+        session.close(codes.SERVICE_RESTART, "server shutting down")
+    if not sessions:
+        return
+    waits = [asyncio.create_task(s.finished()) for s in sessions]
+    _, pending = await asyncio.wait(waits, timeout=grace_seconds)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*waits, return_exceptions=True)

@@ -1,0 +1,346 @@
+"""Room and registry logic with an in-memory store, a recording bus and a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from pycrdt import Doc, Map, Text
+
+from coreport.metrics import Metrics
+from coreport.protocol import codes, messages
+from coreport.protocol.messages import (
+    AwarenessEntry,
+    AwarenessUpdate,
+    ProtocolError,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+)
+from coreport.sync.envelope import Envelope, EnvelopeKind
+from coreport.sync.rooms import RoomPolicy, Rooms
+from tests.support.fakes import ManualClock, MemoryStore, RecordingBus, RecordingPeer
+
+DOC = "reports/r1"
+
+
+def text_update(content: str, client: Doc | None = None) -> bytes:
+    doc = client or Doc()
+    before = doc.get_state()
+    if "t" not in doc:
+        doc["t"] = Text()
+    text = doc.get("t", type=Text)
+    text += content
+    return doc.get_update(before)
+
+
+def text_of(*updates: bytes) -> str:
+    doc: Doc = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    return str(doc.get("t", type=Text))
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def bus() -> RecordingBus:
+    return RecordingBus()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def rooms(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> AsyncIterator[Rooms]:
+    policy = RoomPolicy(idle_unload_seconds=30, compact_every_updates=3, catch_up_seconds=1e9)
+    async with Rooms(store, bus, Metrics(), clock, instance="me", policy=policy) as registry:
+        yield registry
+
+
+async def test_join_starts_the_handshake(rooms: Rooms) -> None:
+    room = await rooms.acquire(DOC)
+    peer = RecordingPeer("a")
+    room.join(peer)
+    (step1,) = peer.parsed()
+    assert isinstance(step1, SyncStep1)
+    assert step1.state_vector == room.doc.get_state()
+
+
+async def test_update_is_relayed_only_after_it_is_stored(rooms: Rooms, store: MemoryStore) -> None:
+    room = await rooms.acquire(DOC)
+    a, b = RecordingPeer("a"), RecordingPeer("b")
+    room.join(a)
+    room.join(b)
+    store.gate.clear()
+    update = text_update("hello")
+    room.receive(a, SyncUpdate(update))
+    await asyncio.sleep(0)
+    assert b.updates() == []  # applied in memory, not yet durable: not shown to anyone
+    store.gate.set()
+    await rooms.committer.drained()
+    assert store.stored(DOC) == [update]
+    assert b.updates() == [update]
+    assert a.updates() == []  # never echoed to its sender
+
+
+async def test_committed_update_is_published_with_its_seq(
+    rooms: Rooms, bus: RecordingBus
+) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    room.receive(a, SyncUpdate(text_update("x")))
+    await rooms.committer.drained()
+    await asyncio.wait_for(bus.published_event.wait(), 5)
+    channel, raw = bus.published[-1]
+    envelope = Envelope.decode(raw)
+    assert channel == "doc:reports/r1"
+    assert (envelope.kind, envelope.seq, envelope.instance) == (EnvelopeKind.UPDATE, 1, "me")
+
+
+async def test_sync_step2_reply_waits_for_durability(rooms: Rooms, store: MemoryStore) -> None:
+    room = await rooms.acquire(DOC)
+    a, late = RecordingPeer("a"), RecordingPeer("late")
+    room.join(a)
+    store.gate.clear()
+    room.receive(a, SyncUpdate(text_update("pending")))
+    room.join(late)
+    room.receive(late, SyncStep1(Doc().get_state()))
+    assert [m for m in late.parsed() if isinstance(m, SyncStep2)] == []
+    store.gate.set()
+    await rooms.committer.drained()
+    (reply,) = [m for m in late.parsed() if isinstance(m, SyncStep2)]
+    assert text_of(reply.update) == "pending"
+
+
+async def test_failed_write_is_not_relayed_and_closes_everyone(
+    rooms: Rooms, store: MemoryStore, bus: RecordingBus
+) -> None:
+    room = await rooms.acquire(DOC)
+    a, b = RecordingPeer("a"), RecordingPeer("b")
+    room.join(a)
+    room.join(b)
+    store.fail_appends = True
+    room.receive(a, SyncUpdate(text_update("lost?")))
+    await rooms.committer.drained()
+    assert b.updates() == []
+    assert a.closed == codes.INTERNAL_ERROR
+    assert b.closed == codes.INTERNAL_ERROR
+    assert rooms.get(DOC) is None  # the broken room is gone; the next client reloads
+    assert bus.published == []
+    store.fail_appends = False
+    fresh = await rooms.acquire(DOC)
+    assert fresh is not room
+    assert text_of(fresh.doc.get_update()) == ""
+
+
+async def test_invalid_update_is_refused_and_not_stored(rooms: Rooms, store: MemoryStore) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    with pytest.raises(ProtocolError) as caught:
+        room.receive(a, SyncUpdate(b"\x01\x02\x03\xff\xff"))
+    assert caught.value.close == codes.INVALID_PAYLOAD
+    await rooms.committer.drained()
+    assert store.stored(DOC) == []
+
+
+async def test_invalid_state_vector_is_refused(rooms: Rooms) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    with pytest.raises(ProtocolError):
+        room.receive(a, SyncStep1(b"\xff\xff\xff"))
+
+
+async def test_empty_updates_are_neither_stored_nor_relayed(
+    rooms: Rooms, store: MemoryStore
+) -> None:
+    room = await rooms.acquire(DOC)
+    a, b = RecordingPeer("a"), RecordingPeer("b")
+    room.join(a)
+    room.join(b)
+    room.receive(a, SyncStep2(messages.EMPTY_UPDATE))
+    await rooms.committer.drained()
+    assert store.appends == 0
+    assert b.updates() == []
+
+
+async def test_ack_after_durable_write(rooms: Rooms) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a", wants_ack=True)
+    b = RecordingPeer("b")
+    room.join(a)
+    room.join(b)
+    room.receive(a, SyncUpdate(text_update("one")))
+    room.receive(a, SyncUpdate(text_update("two")))
+    room.receive(b, SyncUpdate(text_update("three")))
+    await rooms.committer.drained()
+    assert a.acks == [1, 2]
+    assert b.acks == []
+
+
+async def test_awareness_is_relayed_shown_to_late_joiners_and_removed_on_leave(
+    rooms: Rooms,
+) -> None:
+    room = await rooms.acquire(DOC)
+    a, b = RecordingPeer("a"), RecordingPeer("b")
+    room.join(a)
+    room.join(b)
+    entry = AwarenessEntry(42, 1, '{"user":{"name":"Ada"}}')
+    room.receive(a, AwarenessUpdate((entry,)))
+    assert AwarenessUpdate((entry,)) in b.parsed()
+    assert all(not isinstance(m, AwarenessUpdate) for m in a.parsed())
+
+    late = RecordingPeer("late")
+    room.join(late)
+    assert AwarenessUpdate((entry,)) in late.parsed()
+
+    stale = AwarenessEntry(42, 0, '{"user":{"name":"old"}}')
+    before = len(b.sent)
+    room.receive(late, AwarenessUpdate((stale,)))
+    assert len(b.sent) == before  # an older clock changes nothing
+
+    room.leave(a)
+    removal = AwarenessUpdate((AwarenessEntry(42, 2, "null"),))
+    assert removal in b.parsed()
+    assert removal in late.parsed()
+    room.receive(b, messages.QueryAwareness())
+    assert b.parsed()[-1] == AwarenessUpdate(())
+
+
+async def test_two_clients_joining_at_once_load_once(rooms: Rooms, store: MemoryStore) -> None:
+    first, second = await asyncio.gather(rooms.acquire(DOC), rooms.acquire(DOC))
+    assert first is second
+    assert store.loads == 1
+    assert first.refs == 2
+
+
+async def test_failed_load_leaves_nothing_behind(
+    rooms: Rooms, store: MemoryStore, bus: RecordingBus
+) -> None:
+    store.fail_loads = True
+    results = await asyncio.gather(rooms.acquire(DOC), rooms.acquire(DOC), return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in results)
+    assert rooms.loaded == 0
+    assert bus.subscription_count == 0
+    assert store.loads == 1
+
+
+async def test_cancelled_waiter_does_not_cancel_the_load(
+    rooms: Rooms, store: MemoryStore
+) -> None:
+    store.updates[DOC] = []
+    waiter = asyncio.create_task(rooms.acquire(DOC))
+    other = asyncio.create_task(rooms.acquire(DOC))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    room = await other
+    assert room.refs == 1
+    assert rooms.loaded == 1
+
+
+async def test_idle_room_unloads_and_compacts(
+    rooms: Rooms, store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    room.receive(a, SyncUpdate(text_update("keep me")))
+    await rooms.committer.drained()
+    room.leave(a)
+    rooms.release(room)
+    clock.advance(10)
+    await rooms.maintain()
+    assert rooms.loaded == 1  # not idle long enough
+    clock.advance(25)
+    await rooms.maintain()
+    assert rooms.loaded == 0
+    assert bus.subscription_count == 0
+    reloaded = await rooms.acquire(DOC)
+    assert text_of(reloaded.doc.get_update()) == "keep me"
+
+
+async def test_compaction_by_count(rooms: Rooms, store: MemoryStore) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    client: Doc = Doc()
+    for word in ("a", "b", "c", "d"):
+        room.receive(a, SyncUpdate(text_update(word, client)))
+    await rooms.committer.drained()
+    await rooms.maintain()
+    await asyncio.wait_for(_until(lambda: room.snapshot_seq == 4), 5)
+    assert store.updates[DOC] == []
+    assert text_of(*store.stored(DOC)) == "abcd"
+
+
+async def test_update_from_another_instance_is_relayed_locally(rooms: Rooms) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    update = text_update("remote")
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 1, "other", update).encode())
+    assert a.updates() == [update]
+    assert room.known_seq == 1
+    # Our own messages coming back over the bus are ignored.
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 2, "me", text_update("echo")).encode())
+    assert a.updates() == [update]
+
+
+async def test_gap_is_filled_from_the_store(
+    rooms: Rooms, store: MemoryStore, clock: ManualClock
+) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    missed = text_update("missed ")
+    later = Doc()
+    seen = text_update("seen", later)
+    await store.append([(DOC, missed), (DOC, seen)])
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 2, "other", seen).encode())
+    assert room.gap_since is not None
+    clock.advance(1)
+    await rooms.maintain()
+    assert room.gap_since is None
+    assert room.known_seq == 2
+    assert "missed" in str(room.doc.get("t", type=Text))
+
+
+async def test_remote_awareness_expires(rooms: Rooms, clock: ManualClock) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    payload = messages.encode_awareness_payload([AwarenessEntry(9, 1, '{"n":1}')])
+    room.on_message(Envelope(EnvelopeKind.AWARENESS, 0, "other", payload).encode())
+    assert AwarenessUpdate((AwarenessEntry(9, 1, '{"n":1}'),)) in a.parsed()
+    clock.advance(60)
+    await rooms.maintain()
+    assert a.parsed()[-1] == AwarenessUpdate((AwarenessEntry(9, 2, "null"),))
+
+
+async def test_map_updates_merge(rooms: Rooms) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    doc: Doc = Doc()
+    doc["m"] = m = Map()
+    m["k"] = "v"
+    room.receive(a, SyncUpdate(doc.get_update()))
+    await rooms.committer.drained()
+    assert room.doc.get("m", type=Map).to_py() == {"k": "v"}
+
+
+async def _until(predicate: object) -> None:
+    # Compaction runs on the registry's own task; yield to it until it has finished.
+    while not predicate():  # type: ignore[operator]
+        await asyncio.sleep(0)
