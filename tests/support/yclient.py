@@ -1,0 +1,62 @@
+"""pycrdt clients over real WebSockets: pycrdt's own ``Provider`` on a ``websockets``
+connection, plus waiting on document conditions without polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from pycrdt import Doc, Provider
+from websockets.asyncio.client import ClientConnection, connect
+
+
+class WebsocketChannel:
+    """pycrdt's ``Channel`` over a ``websockets`` client connection."""
+
+    def __init__(self, ws: ClientConnection, path: str) -> None:
+        self._ws = ws
+        self._path = path
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def __aiter__(self) -> WebsocketChannel:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self.recv()
+
+    async def send(self, message: bytes) -> None:
+        await self._ws.send(message)
+
+    async def recv(self) -> bytes:
+        data = await self._ws.recv()
+        if isinstance(data, str):
+            raise TypeError("text frame from server")
+        return data
+
+
+@contextlib.asynccontextmanager
+async def synced_doc(ws_base: str, room: str, doc: Doc | None = None) -> AsyncIterator[Doc]:
+    """A pycrdt Doc kept in sync with ``room`` while the context is open."""
+    doc = doc if doc is not None else Doc()
+    async with connect(f"{ws_base}/{room}", max_size=None) as ws:
+        provider = Provider(doc, WebsocketChannel(ws, room))
+        async with provider:
+            await asyncio.wait_for(provider.synced.wait(), 15)
+            yield doc
+
+
+async def wait_until(doc: Doc, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Return once ``condition()`` holds, re-checking after each change to ``doc``."""
+    changed = asyncio.Event()
+    subscription = doc.observe(lambda _event: changed.set())
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await changed.wait()
+                changed.clear()
+    finally:
+        doc.unobserve(subscription)
