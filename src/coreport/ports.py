@@ -141,3 +141,37 @@ class Clock(Protocol):
         """Seconds since the Unix epoch."""
 
     async def sleep(self, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceEntry:
+    """One connected client, as "who is in this report" shows it."""
+
+    #: Unique across instances for the life of one connection.
+    member: str
+    doc: DocName
+    name: str
+    color: str
+    #: Wall-clock time (Unix seconds) the client connected.
+    since: float
+    instance: str
+
+
+class PresenceRegistry(Protocol):
+    """Who is connected to which document, across every instance.
+
+    Entries expire unless refreshed (``ttl`` of the implementation, 30 s by default), so
+    the clients of an instance that died are forgotten without anyone removing them.
+    """
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def put(self, entries: Sequence[PresenceEntry]) -> None:
+        """Add or refresh entries (and their expiry)."""
+
+    async def remove(self, doc: DocName, member: str) -> None: ...
+
+    async def list(self, docs: Sequence[DocName]) -> list[PresenceEntry]:
+        """The unexpired entries of ``docs``, oldest first."""

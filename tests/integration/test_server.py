@@ -211,3 +211,25 @@ async def test_gauges_return_to_zero(server: ServerProcess) -> None:
     assert metric(server, "coreport_open_sockets") == 0
     assert metric(server, "coreport_bus_subscriptions") == 0
     assert metric(server, "coreport_loading_rooms") == 0
+
+
+async def test_sigterm_closes_sockets_with_1012_and_keeps_pending_writes(
+    server: ServerProcess,
+) -> None:
+    doc: Doc = Doc()
+    doc["t"] = text_ = Text()
+    async with connect(server.ws_base + "/term") as ws:
+        for i in range(50):
+            before = doc.get_state()
+            text_ += f"[{i}]"
+            await ws.send(messages.sync_update(doc.get_update(before)))
+        stopping = asyncio.create_task(asyncio.to_thread(server.stop))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 20)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == codes.SERVICE_RESTART.code
+        await stopping
+    server.start()
+    async with synced_doc(server.ws_base, "term") as fresh:
+        await wait_until(fresh, lambda: text(fresh) == str(text_))
