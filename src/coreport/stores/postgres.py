@@ -1,0 +1,248 @@
+"""The scaled store: PostgreSQL through an asyncpg connection pool.
+
+Several server processes share one database, so every rule is enforced by the database:
+
+* sequence numbers come from an upsert on ``documents.last_seq`` inside the append
+  transaction; its row lock serializes the writers of one document, so seq order is commit
+  order and a reader never sees seq N+1 without seq N;
+* compaction and deletion of one document are serialized by a transaction-level advisory lock
+  keyed by the document name, so two instances never merge (or resurrect) the same rows;
+* migrations run under another advisory lock (see :mod:`coreport.stores.migrations`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+
+from coreport.ports import (
+    Compaction,
+    DocName,
+    MergeUpdates,
+    StoredState,
+    StoredUpdate,
+    StoreError,
+)
+from coreport.stores.migrations import apply_postgres
+
+#: What asyncpg raises when the database or the connection to it fails.
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+_BUMP_LAST_SEQ = """
+INSERT INTO documents (name, last_seq) VALUES ($1, $2)
+ON CONFLICT (name) DO UPDATE SET last_seq = documents.last_seq + $2, updated_at = now()
+RETURNING last_seq
+"""
+
+# The snapshot's data is only sent when the caller is behind it.
+_SELECT_SNAPSHOT = (
+    "SELECT seq, CASE WHEN seq > $2 THEN data END AS data FROM snapshots WHERE doc = $1"
+)
+
+_SELECT_UPDATES = "SELECT seq, data FROM updates WHERE doc = $1 AND seq > $2 ORDER BY seq"
+
+_UPSERT_SNAPSHOT = """
+INSERT INTO snapshots (doc, seq, data) VALUES ($1, $2, $3)
+ON CONFLICT (doc) DO UPDATE SET seq = EXCLUDED.seq, data = EXCLUDED.data, updated_at = now()
+"""
+
+
+class PostgresStore:
+    """A :class:`~coreport.ports.Store` in the PostgreSQL database named by ``dsn``."""
+
+    def __init__(
+        self, dsn: str, min_size: int = 1, max_size: int = 10, *, ping_timeout: float = 5.0
+    ) -> None:
+        self._dsn = dsn
+        self._min_size = min_size
+        self._max_size = max_size
+        self._ping_timeout = ping_timeout
+        self._pool: Any = None
+        self._lifecycle = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Connect the pool and apply pending migrations. Idempotent."""
+        async with self._lifecycle:
+            if self._pool is not None:
+                return
+            try:
+                pool = await asyncpg.create_pool(
+                    self._dsn, min_size=self._min_size, max_size=self._max_size
+                )
+            except Exception as exc:
+                # Whatever stops the pool from starting (a refused connection, a bad DSN, an
+                # out-of-range port) means the same to the caller: the store is unusable.
+                raise StoreError(f"PostgreSQL store: cannot connect: {_describe(exc)}") from exc
+            try:
+                with _wrapped("migrate the schema"):
+                    async with pool.acquire() as conn:
+                        await apply_postgres(conn)
+            except BaseException:
+                pool.terminate()
+                raise
+            self._pool = pool
+
+    async def close(self) -> None:
+        """Close the pool once every call in progress has released its connection."""
+        async with self._lifecycle:
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                with _wrapped("close the pool"):
+                    await pool.close()
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreError` unless the database answers within ``ping_timeout``."""
+        pool = self._require_pool("ping")
+        with _wrapped("ping"):
+            async with asyncio.timeout(self._ping_timeout):
+                await pool.fetchval("SELECT 1")
+
+    async def append(self, batch: Sequence[tuple[DocName, bytes]]) -> list[int]:
+        """Append ``batch`` in one transaction; return each item's sequence number."""
+        items = list(batch)
+        if not items:
+            return []
+        counts = Counter(doc for doc, _ in items)
+        pool = self._require_pool("append")
+        with _wrapped("append"):
+            async with pool.acquire() as conn, conn.transaction():
+                next_seq: dict[DocName, int] = {}
+                # Lock the documents' rows in one global order, so two batches that share
+                # documents cannot deadlock.
+                for doc in sorted(counts):
+                    last_seq = await conn.fetchval(_BUMP_LAST_SEQ, doc, counts[doc])
+                    next_seq[doc] = last_seq - counts[doc] + 1
+                rows = []
+                for doc, data in items:
+                    rows.append((doc, next_seq[doc], data))
+                    next_seq[doc] += 1
+                await conn.executemany(
+                    "INSERT INTO updates (doc, seq, data) VALUES ($1, $2, $3)", rows
+                )
+        return [seq for _, seq, _ in rows]
+
+    async def load(self, doc: DocName, after_seq: int = 0) -> StoredState:
+        """Everything stored for ``doc`` after ``after_seq``.
+
+        The snapshot comes with it only when ``after_seq`` is older than the snapshot; then
+        ``snapshot_seq`` is the snapshot's seq. Otherwise ``snapshot`` is ``None`` and
+        ``snapshot_seq`` is ``after_seq`` (the caller already has that much), so ``last_seq``
+        is always the caller's new position.
+        """
+        if after_seq < 0:
+            raise ValueError(f"after_seq must be >= 0, not {after_seq}")
+        pool = self._require_pool("load")
+        with _wrapped("load"):
+            # One snapshot for both queries: a compaction committing in between must not
+            # leave a hole between the snapshot and the rows.
+            async with (
+                pool.acquire() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                snapshot_row = await conn.fetchrow(_SELECT_SNAPSHOT, doc, after_seq)
+                snapshot, base = None, after_seq
+                if snapshot_row is not None and snapshot_row["seq"] > after_seq:
+                    snapshot, base = snapshot_row["data"], snapshot_row["seq"]
+                rows = await conn.fetch(_SELECT_UPDATES, doc, base)
+        updates = tuple(StoredUpdate(row["seq"], row["data"]) for row in rows)
+        return StoredState(snapshot, base, updates)
+
+    async def compact(self, doc: DocName, merge: MergeUpdates) -> Compaction:
+        """Fold the snapshot and every update row of ``doc`` into a new snapshot.
+
+        Another instance compacting ``doc`` at the same time waits for this one, then finds
+        nothing left to merge.
+        """
+        pool = self._require_pool("compact")
+        with _wrapped("compact"):
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
+                # Read after taking the lock, so an earlier compaction's result is visible.
+                snapshot_row = await conn.fetchrow(
+                    "SELECT seq, data FROM snapshots WHERE doc = $1", doc
+                )
+                rows = await conn.fetch(_SELECT_UPDATES, doc, 0)
+                if not rows:
+                    return Compaction(0, snapshot_row["seq"] if snapshot_row else 0)
+                parts = [snapshot_row["data"]] if snapshot_row else []
+                parts += [row["data"] for row in rows]
+                # Merging is CPU work: keep the event loop serving other rooms meanwhile.
+                merged = await asyncio.to_thread(_merge, merge, doc, parts)
+                max_seq = rows[-1]["seq"]
+                await conn.execute(_UPSERT_SNAPSHOT, doc, max_seq, merged)
+                # Rows appended since the read have a larger seq: seq order is commit order.
+                await conn.execute("DELETE FROM updates WHERE doc = $1 AND seq <= $2", doc, max_seq)
+        return Compaction(len(rows), max_seq)
+
+    async def delete(self, doc: DocName) -> None:
+        """Forget ``doc``: its snapshot, its update rows and its sequence counter."""
+        pool = self._require_pool("delete")
+        with _wrapped("delete"):
+            async with pool.acquire() as conn, conn.transaction():
+                # A compaction in progress would otherwise write its snapshot back afterwards.
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
+                # Wait for appends in progress, so the deletes below see their rows.
+                await conn.execute("SELECT 1 FROM documents WHERE name = $1 FOR UPDATE", doc)
+                await conn.execute("DELETE FROM updates WHERE doc = $1", doc)
+                await conn.execute("DELETE FROM snapshots WHERE doc = $1", doc)
+                await conn.execute("DELETE FROM documents WHERE name = $1", doc)
+
+    def _require_pool(self, what: str) -> Any:
+        if self._pool is None:
+            raise StoreError(f"cannot {what}: the PostgreSQL store is not open")
+        return self._pool
+
+
+async def migrate(dsn: str) -> list[str]:
+    """Apply pending migrations to the database named by ``dsn``; return the names applied."""
+    try:
+        conn = await asyncpg.connect(dsn)
+    except Exception as exc:  # as in PostgresStore.open: any failure here means unusable
+        raise StoreError(f"PostgreSQL store: cannot connect: {_describe(exc)}") from exc
+    try:
+        with _wrapped("migrate the schema"):
+            return await apply_postgres(conn)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def _wrapped(what: str) -> Iterator[None]:
+    # The DSN stays out of messages: it may carry a password.
+    try:
+        yield
+    except _DRIVER_ERRORS as exc:
+        raise StoreError(f"PostgreSQL store: cannot {what}: {_describe(exc)}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _doc_lock(doc: DocName) -> int:
+    """The advisory lock key of ``doc``: a stable signed 64-bit hash of its name.
+
+    Computed here rather than with ``hashtext`` (32 bits, internal to Postgres); distinct
+    documents that collide merely wait for each other.
+    """
+    digest = hashlib.blake2b(f"coreport:{doc}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _merge(merge: MergeUpdates, doc: DocName, parts: list[bytes]) -> bytes:
+    try:
+        return merge(parts)
+    except Exception as exc:
+        raise StoreError(f"cannot merge the {len(parts)} stored updates of {doc!r}") from exc

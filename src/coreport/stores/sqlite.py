@@ -1,0 +1,287 @@
+"""The embedded store: one SQLite file, driven from a dedicated worker thread.
+
+``sqlite3`` blocks, so every call runs on one worker thread that owns the connection; asyncio
+callers await its futures. Calls are therefore serialized in the order they were made, and
+``close()`` runs after every call made before it. Cancelling a caller does not stop a call the
+worker already started: it commits or fails as a whole.
+
+Durability: WAL journal with ``synchronous=FULL``, so a committed append is on disk before
+``append`` returns (what others have seen survives ``kill -9`` and power loss). Several
+processes may open the same file; SQLite's file lock serializes their writes, and the busy
+timeout makes a writer wait for another instead of failing at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from coreport.ports import (
+    Compaction,
+    DocName,
+    MergeUpdates,
+    StoredState,
+    StoredUpdate,
+    StoreError,
+)
+from coreport.stores.migrations import apply_sqlite
+
+T = TypeVar("T")
+
+#: STRICT tables (type-checked columns) and RETURNING need SQLite 3.37.
+_MIN_SQLITE = (3, 37, 0)
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+_BUMP_LAST_SEQ = f"""
+INSERT INTO documents (name, last_seq) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET last_seq = last_seq + excluded.last_seq, updated_at = {_NOW}
+RETURNING last_seq
+"""
+
+# The snapshot's data is only fetched when the caller is behind it.
+_SELECT_SNAPSHOT = "SELECT seq, CASE WHEN seq > ? THEN data END FROM snapshots WHERE doc = ?"
+
+_SELECT_UPDATES = "SELECT seq, data FROM updates WHERE doc = ? AND seq > ? ORDER BY seq"
+
+_UPSERT_SNAPSHOT = f"""
+INSERT INTO snapshots (doc, seq, data) VALUES (?, ?, ?)
+ON CONFLICT (doc) DO UPDATE SET seq = excluded.seq, data = excluded.data, updated_at = {_NOW}
+"""
+
+
+class SQLiteStore:
+    """A :class:`~coreport.ports.Store` in the SQLite file at ``path``.
+
+    The parent directory is created on :meth:`open`, which also applies pending migrations.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
+        self._path = path
+        self._busy_timeout = busy_timeout
+        self._worker: _Worker | None = None
+        self._lifecycle = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Open the file (creating it and its directory), set it up, apply migrations."""
+        async with self._lifecycle:
+            if self._worker is not None:
+                return
+            worker = _Worker(self._path)
+            try:
+                await worker.start(self._busy_timeout)
+            except BaseException:
+                # Cancelled or failed: the worker closes whatever it opened, then exits.
+                worker.stop()
+                raise
+            self._worker = worker
+
+    async def close(self) -> None:
+        """Close the file after every call already made has finished. Idempotent."""
+        async with self._lifecycle:
+            worker, self._worker = self._worker, None
+            if worker is not None:
+                # Shielded: a cancelled close() still closes the file.
+                await asyncio.shield(asyncio.wrap_future(worker.stop()))
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreError` unless the file answers a query now."""
+        await self._call("ping", lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def append(self, batch: Sequence[tuple[DocName, bytes]]) -> list[int]:
+        """Append ``batch`` in one transaction; return each item's sequence number."""
+        items = list(batch)
+        if not items:
+            return []
+        return await self._call("append", lambda conn: _append(conn, items))
+
+    async def load(self, doc: DocName, after_seq: int = 0) -> StoredState:
+        """Everything stored for ``doc`` after ``after_seq``.
+
+        The snapshot comes with it only when ``after_seq`` is older than the snapshot; then
+        ``snapshot_seq`` is the snapshot's seq. Otherwise ``snapshot`` is ``None`` and
+        ``snapshot_seq`` is ``after_seq`` (the caller already has that much), so ``last_seq``
+        is always the caller's new position.
+        """
+        if after_seq < 0:
+            raise ValueError(f"after_seq must be >= 0, not {after_seq}")
+        return await self._call("load", lambda conn: _load(conn, doc, after_seq))
+
+    async def compact(self, doc: DocName, merge: MergeUpdates) -> Compaction:
+        """Fold the snapshot and every update row of ``doc`` into a new snapshot."""
+        return await self._call("compact", lambda conn: _compact(conn, doc, merge))
+
+    async def delete(self, doc: DocName) -> None:
+        """Forget ``doc``: its snapshot, its update rows and its sequence counter."""
+        await self._call("delete", lambda conn: _delete(conn, doc))
+
+    async def _call(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._worker is None:
+            raise StoreError(f"cannot {what}: the SQLite store {self._path} is not open")
+        return await self._worker.call(what, work)
+
+
+class _Worker:
+    """One thread and the connection it owns; runs calls one at a time, in order."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coreport-sqlite")
+        # Only ever touched on the worker thread.
+        self._conn: sqlite3.Connection | None = None
+
+    async def start(self, busy_timeout: float) -> None:
+        """Open the connection and apply migrations; on failure, :meth:`stop` cleans up."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._connect, busy_timeout)
+
+    async def call(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run, what, work)
+
+    def stop(self) -> Future[None]:
+        """Close the connection after the calls already queued; the thread then exits."""
+        disconnected = self._executor.submit(self._disconnect)
+        self._executor.shutdown(wait=False)
+        return disconnected
+
+    # Everything below runs on the worker thread.
+
+    def _run(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._conn is None:
+            raise StoreError(f"cannot {what}: the SQLite store {self._path} is closed")
+        try:
+            return work(self._conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite {what} failed on {self._path}: {exc}") from exc
+
+    def _connect(self, busy_timeout: float) -> None:
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:
+            raise StoreError(f"coreport needs SQLite >= 3.37, found {sqlite3.sqlite_version}")
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = _connect(self._path, busy_timeout)
+            apply_sqlite(self._conn)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the SQLite store {self._path}: {exc}") from exc
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot close the SQLite store {self._path}: {exc}") from exc
+
+
+async def migrate(path: Path) -> list[str]:
+    """Apply pending migrations to the SQLite file at ``path``; return the names applied."""
+
+    def run() -> list[str]:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(path, busy_timeout=30.0)
+            try:
+                return apply_sqlite(conn)
+            finally:
+                conn.close()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot migrate the SQLite store {path}: {exc}") from exc
+
+    return await asyncio.to_thread(run)
+
+
+def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    # Autocommit mode: every transaction below is opened explicitly, so none is implicit.
+    # ``timeout`` is SQLite's busy timeout: wait that long for another writer's lock.
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise StoreError(f"SQLite refused WAL mode for {path} (got {mode!r})")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
+    # IMMEDIATE takes the write lock up front (waiting up to the busy timeout): a deferred
+    # transaction that reads, then writes, fails outright if another process wrote meanwhile.
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+
+
+def _append(conn: sqlite3.Connection, items: list[tuple[DocName, bytes]]) -> list[int]:
+    with _transaction(conn):
+        counts = Counter(doc for doc, _ in items)
+        next_seq: dict[DocName, int] = {}
+        for doc, count in counts.items():
+            (last_seq,) = conn.execute(_BUMP_LAST_SEQ, (doc, count)).fetchone()
+            next_seq[doc] = last_seq - count + 1
+        rows = []
+        for doc, data in items:
+            rows.append((doc, next_seq[doc], data))
+            next_seq[doc] += 1
+        # STRICT tables reject non-bytes data here, rolling the whole batch back.
+        conn.executemany("INSERT INTO updates (doc, seq, data) VALUES (?, ?, ?)", rows)
+    return [seq for _, seq, _ in rows]
+
+
+def _load(conn: sqlite3.Connection, doc: DocName, after_seq: int) -> StoredState:
+    # One read transaction: a compaction by another process cannot slip in between the two
+    # queries and leave a hole between the snapshot and the rows.
+    with _transaction(conn, "DEFERRED"):
+        snapshot_row = conn.execute(_SELECT_SNAPSHOT, (after_seq, doc)).fetchone()
+        snapshot, base = None, after_seq
+        if snapshot_row is not None and snapshot_row[0] > after_seq:
+            base, snapshot = snapshot_row
+        rows = conn.execute(_SELECT_UPDATES, (doc, base)).fetchall()
+    return StoredState(snapshot, base, tuple(StoredUpdate(seq, data) for seq, data in rows))
+
+
+def _compact(conn: sqlite3.Connection, doc: DocName, merge: MergeUpdates) -> Compaction:
+    # The merge runs here, on the worker, holding the write lock: other writers of the file
+    # wait for it, and no row can be appended between reading and deleting.
+    with _transaction(conn):
+        snapshot_row = conn.execute(
+            "SELECT seq, data FROM snapshots WHERE doc = ?", (doc,)
+        ).fetchone()
+        rows = conn.execute(_SELECT_UPDATES, (doc, 0)).fetchall()
+        if not rows:
+            return Compaction(0, snapshot_row[0] if snapshot_row else 0)
+        parts = ([snapshot_row[1]] if snapshot_row else []) + [data for _, data in rows]
+        merged = _merge(merge, doc, parts)
+        max_seq = rows[-1][0]
+        conn.execute(_UPSERT_SNAPSHOT, (doc, max_seq, merged))
+        conn.execute("DELETE FROM updates WHERE doc = ? AND seq <= ?", (doc, max_seq))
+    return Compaction(len(rows), max_seq)
+
+
+def _delete(conn: sqlite3.Connection, doc: DocName) -> None:
+    with _transaction(conn):
+        conn.execute("DELETE FROM updates WHERE doc = ?", (doc,))
+        conn.execute("DELETE FROM snapshots WHERE doc = ?", (doc,))
+        conn.execute("DELETE FROM documents WHERE name = ?", (doc,))
+
+
+def _merge(merge: MergeUpdates, doc: DocName, parts: list[bytes]) -> bytes:
+    try:
+        return merge(parts)
+    except Exception as exc:
+        raise StoreError(f"cannot merge the {len(parts)} stored updates of {doc!r}") from exc
