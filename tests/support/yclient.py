@@ -49,12 +49,12 @@ async def synced_doc(ws_base: str, room: str, doc: Doc | None = None) -> AsyncIt
             yield doc
 
 
-async def wait_until(doc: Doc, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+async def wait_until(doc: Doc, condition: Callable[[], bool], seconds: float = 15.0) -> None:
     """Return once ``condition()`` holds, re-checking after each change to ``doc``."""
     changed = asyncio.Event()
     subscription = doc.observe(lambda _event: changed.set())
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while not condition():
                 await changed.wait()
                 changed.clear()

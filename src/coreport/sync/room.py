@@ -21,7 +21,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pycrdt import Doc, merge_updates
 
@@ -92,7 +92,7 @@ class Room:
     ) -> None:
         self.name = name
         self.channel = channel_for(name)
-        self.doc: Doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self._instance = instance
         self._committer = committer
         self._publish = publish

@@ -92,8 +92,8 @@ class Rooms:
         if not self._running:
             return
         self._running = False
-        for task in list(self._loading.values()):
-            task.cancel()
+        for loading in list(self._loading.values()):
+            loading.cancel()
         await asyncio.gather(*self._loading.values(), return_exceptions=True)
         await self.committer.stop()
         for task in list(self._tasks):
@@ -259,13 +259,23 @@ class Rooms:
             name = await self._compact_queue.get()
             self._compact_wanted.discard(name)
             try:
-                result = await self._store.compact(name, _merge)
-            except Exception as exc:
-                self._metrics.errors.labels("compaction").inc()
-                log.warning("compacting %s failed: %s", name, exc)
-                continue
-            if result.merged_rows:
-                self._metrics.compactions.inc()
-            room = self._rooms.get(name)
-            if room is not None:
-                room.compacted(result.snapshot_seq)
+                await self._compact(name)
+            finally:
+                self._compact_queue.task_done()
+
+    async def _compact(self, name: DocName) -> None:
+        try:
+            result = await self._store.compact(name, _merge)
+        except Exception as exc:
+            self._metrics.errors.labels("compaction").inc()
+            log.warning("compacting %s failed: %s", name, exc)
+            return
+        if result.merged_rows:
+            self._metrics.compactions.inc()
+        room = self._rooms.get(name)
+        if room is not None:
+            room.compacted(result.snapshot_seq)
+
+    async def compactions_settled(self) -> None:
+        """Wait until every compaction requested so far has run."""
+        await self._compact_queue.join()

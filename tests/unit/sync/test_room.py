@@ -58,9 +58,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def rooms(
-    store: MemoryStore, bus: RecordingBus, clock: ManualClock
-) -> AsyncIterator[Rooms]:
+async def rooms(store: MemoryStore, bus: RecordingBus, clock: ManualClock) -> AsyncIterator[Rooms]:
     policy = RoomPolicy(idle_unload_seconds=30, compact_every_updates=3, catch_up_seconds=1e9)
     async with Rooms(store, bus, Metrics(), clock, instance="me", policy=policy) as registry:
         yield registry
@@ -92,9 +90,7 @@ async def test_update_is_relayed_only_after_it_is_stored(rooms: Rooms, store: Me
     assert a.updates() == []  # never echoed to its sender
 
 
-async def test_committed_update_is_published_with_its_seq(
-    rooms: Rooms, bus: RecordingBus
-) -> None:
+async def test_committed_update_is_published_with_its_seq(rooms: Rooms, bus: RecordingBus) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
     room.join(a)
@@ -236,9 +232,7 @@ async def test_failed_load_leaves_nothing_behind(
     assert store.loads == 1
 
 
-async def test_cancelled_waiter_does_not_cancel_the_load(
-    rooms: Rooms, store: MemoryStore
-) -> None:
+async def test_cancelled_waiter_does_not_cancel_the_load(rooms: Rooms, store: MemoryStore) -> None:
     store.updates[DOC] = []
     waiter = asyncio.create_task(rooms.acquire(DOC))
     other = asyncio.create_task(rooms.acquire(DOC))
@@ -279,7 +273,8 @@ async def test_compaction_by_count(rooms: Rooms, store: MemoryStore) -> None:
         room.receive(a, SyncUpdate(text_update(word, client)))
     await rooms.committer.drained()
     await rooms.maintain()
-    await asyncio.wait_for(_until(lambda: room.snapshot_seq == 4), 5)
+    await asyncio.wait_for(rooms.compactions_settled(), 5)
+    assert room.snapshot_seq == 4
     assert store.updates[DOC] == []
     assert text_of(*store.stored(DOC)) == "abcd"
 
@@ -338,9 +333,3 @@ async def test_map_updates_merge(rooms: Rooms) -> None:
     room.receive(a, SyncUpdate(doc.get_update()))
     await rooms.committer.drained()
     assert room.doc.get("m", type=Map).to_py() == {"k": "v"}
-
-
-async def _until(predicate: object) -> None:
-    # Compaction runs on the registry's own task; yield to it until it has finished.
-    while not predicate():  # type: ignore[operator]
-        await asyncio.sleep(0)
