@@ -40,14 +40,18 @@ def metric(server: ServerProcess, name: str) -> float:
     raise AssertionError(f"metric {name} not exported")
 
 
+async def read_forever(ws: ClientConnection) -> None:
+    while True:
+        await asyncio.wait_for(ws.recv(), 20)
+
+
 async def close_code(ws: ClientConnection) -> tuple[int, str]:
     """Read until the server closes the socket; return its close code and reason."""
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), 20)
-    except ConnectionClosed as closed:
-        assert closed.rcvd is not None, "closed without a close frame"
-        return closed.rcvd.code, closed.rcvd.reason
+    with pytest.raises(ConnectionClosed) as closed:
+        await read_forever(ws)
+    received = closed.value.rcvd
+    assert received is not None, "closed without a close frame"
+    return received.code, received.reason
 
 
 def text(doc: Doc) -> str:

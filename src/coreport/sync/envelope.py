@@ -12,6 +12,8 @@ _HEADER = struct.Struct(">BQH")
 class EnvelopeKind(IntEnum):
     UPDATE = 0
     AWARENESS = 1
+    #: "I just loaded this document: tell me who is here" (answered with AWARENESS).
+    QUERY_AWARENESS = 2
 
 
 class BadEnvelope(ValueError):
@@ -21,7 +23,7 @@ class BadEnvelope(ValueError):
 @dataclass(frozen=True, slots=True)
 class Envelope:
     kind: EnvelopeKind
-    #: Store sequence number of an UPDATE; 0 for AWARENESS.
+    #: Store sequence number of an UPDATE; 0 otherwise.
     seq: int
     #: The publishing instance, so it can ignore its own messages.
     instance: str

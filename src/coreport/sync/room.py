@@ -322,8 +322,30 @@ class Room:
             return
         if envelope.kind is EnvelopeKind.UPDATE:
             self._apply_remote_update(envelope)
-        else:
+        elif envelope.kind is EnvelopeKind.AWARENESS:
             self._apply_remote_awareness(envelope.payload)
+        else:
+            self._answer_awareness_query()
+
+    def ask_for_awareness(self) -> None:
+        """Ask other instances for their clients' states (a room that just loaded has
+        none, and clients renew theirs only every 15 s)."""
+        self._publish(
+            self.channel, Envelope(EnvelopeKind.QUERY_AWARENESS, 0, self._instance, b"").encode()
+        )
+
+    def _answer_awareness_query(self) -> None:
+        local = [
+            self._awareness[cid]
+            for owned in self.peers.values()
+            for cid in owned
+            if cid in self._awareness
+        ]
+        if local:
+            payload = messages.encode_awareness_payload(local)
+            self._publish(
+                self.channel, Envelope(EnvelopeKind.AWARENESS, 0, self._instance, payload).encode()
+            )
 
     def on_gap(self) -> None:
         """The bus may have dropped messages; the registry's next pass catches up."""

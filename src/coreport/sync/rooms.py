@@ -163,6 +163,7 @@ class Rooms:
             raise
         self._rooms[name] = room
         self._metrics.loaded_rooms.set(len(self._rooms))
+        room.ask_for_awareness()
         return room
 
     def _loaded(self, name: DocName, task: asyncio.Task[Room]) -> None:

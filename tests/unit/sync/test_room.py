@@ -132,7 +132,8 @@ async def test_failed_write_is_not_relayed_and_closes_everyone(
     assert a.closed == codes.INTERNAL_ERROR
     assert b.closed == codes.INTERNAL_ERROR
     assert rooms.get(DOC) is None  # the broken room is gone; the next client reloads
-    assert bus.published == []
+    kinds = [Envelope.decode(data).kind for _, data in bus.published]
+    assert EnvelopeKind.UPDATE not in kinds
     store.fail_appends = False
     fresh = await rooms.acquire(DOC)
     assert fresh is not room
@@ -333,3 +334,22 @@ async def test_map_updates_merge(rooms: Rooms) -> None:
     room.receive(a, SyncUpdate(doc.get_update()))
     await rooms.committer.drained()
     assert room.doc.get("m", type=Map).to_py() == {"k": "v"}
+
+
+async def test_loading_asks_other_instances_for_awareness_and_answers_them(
+    rooms: Rooms, bus: RecordingBus
+) -> None:
+    room = await rooms.acquire(DOC)
+    await asyncio.wait_for(bus.published_event.wait(), 5)
+    assert Envelope.decode(bus.published[0][1]).kind is EnvelopeKind.QUERY_AWARENESS
+    a = RecordingPeer("a")
+    room.join(a)
+    entry = AwarenessEntry(5, 1, '{"user":{"name":"Ada"}}')
+    room.receive(a, AwarenessUpdate((entry,)))
+    bus.published.clear()
+    bus.published_event.clear()
+    room.on_message(Envelope(EnvelopeKind.QUERY_AWARENESS, 0, "other", b"").encode())
+    await asyncio.wait_for(bus.published_event.wait(), 5)
+    answer = Envelope.decode(bus.published[-1][1])
+    assert answer.kind is EnvelopeKind.AWARENESS
+    assert messages.parse_awareness(answer.payload).entries == (entry,)
