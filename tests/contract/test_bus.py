@@ -19,13 +19,8 @@ from redis.asyncio import Redis
 
 from coreport.buses import LocalBus, RedisBus
 from coreport.ports import BusError, BusSubscription
-from tests.support.redis import (
-    TcpProxy,
-    admin_client,
-    delete_keys,
-    kill_pubsub_connections,
-    url_via,
-)
+from tests.support.proxy import TcpProxy, url_via
+from tests.support.redis import admin_client, delete_keys, kill_pubsub_connections
 from tests.support.services import REDIS_URL
 
 #: Upper bound for anything the bus should do promptly (reconnects wait out a backoff).

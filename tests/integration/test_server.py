@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from pycrdt import Doc, Map, Text
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from coreport.protocol import codes, messages
 from tests.support.server import ServerProcess
-from tests.support.yclient import synced_doc, wait_until
+from tests.support.yclient import close_code, synced_doc, wait_until
 
 
 @pytest.fixture
@@ -38,20 +38,6 @@ def metric(server: ServerProcess, name: str) -> float:
             if line.startswith(name + " "):
                 return float(line.split()[1])
     raise AssertionError(f"metric {name} not exported")
-
-
-async def read_forever(ws: ClientConnection) -> None:
-    while True:
-        await asyncio.wait_for(ws.recv(), 20)
-
-
-async def close_code(ws: ClientConnection) -> tuple[int, str]:
-    """Read until the server closes the socket; return its close code and reason."""
-    with pytest.raises(ConnectionClosed) as closed:
-        await read_forever(ws)
-    received = closed.value.rcvd
-    assert received is not None, "closed without a close frame"
-    return received.code, received.reason
 
 
 def text(doc: Doc) -> str:

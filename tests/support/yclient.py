@@ -7,8 +7,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
+import pytest
 from pycrdt import Doc, Provider
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from coreport.protocol.messages import AwarenessUpdate, parse_message
 
 
 class WebsocketChannel:
@@ -60,3 +64,29 @@ async def wait_until(doc: Doc, condition: Callable[[], bool], seconds: float = 1
                 changed.clear()
     finally:
         doc.unobserve(subscription)
+
+
+async def read_forever(ws: ClientConnection) -> None:
+    while True:
+        await asyncio.wait_for(ws.recv(), 20)
+
+
+async def close_code(ws: ClientConnection) -> tuple[int, str]:
+    """Read until the server closes the socket; return its close code and reason."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await read_forever(ws)
+    received = closed.value.rcvd
+    assert received is not None, "closed without a close frame"
+    return received.code, received.reason
+
+
+async def next_awareness(ws: ClientConnection, match: Callable[[str], bool]) -> str:
+    """Read frames until an awareness message carries a state ``match`` accepts."""
+    while True:
+        frame = await asyncio.wait_for(ws.recv(), 20)
+        if isinstance(frame, bytes) and frame[:1] == b"\x01":
+            parsed = parse_message(frame)
+            assert isinstance(parsed, AwarenessUpdate)
+            for entry in parsed.entries:
+                if match(entry.state):
+                    return entry.state
