@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,11 +32,22 @@ from coreport.ports import (
 )
 from coreport.stores.migrations import apply_postgres
 
+log = logging.getLogger(__name__)
+
 #: What asyncpg raises when the database or the connection to it fails.
 _DRIVER_ERRORS = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+#: Failures of the connection itself (as opposed to errors the server reported): the
+#: pool's other idle connections are likely dead too (a restart, a network cut).
+_CONNECTION_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
     OSError,
     TimeoutError,
 )
@@ -105,7 +117,7 @@ class PostgresStore:
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the database answers within ``ping_timeout``."""
         pool = self._require_pool("ping")
-        with _wrapped("ping"):
+        with _wrapped("ping", pool):
             async with asyncio.timeout(self._ping_timeout):
                 await pool.fetchval("SELECT 1")
 
@@ -116,7 +128,23 @@ class PostgresStore:
             return []
         counts = Counter(doc for doc, _ in items)
         pool = self._require_pool("append")
-        with _wrapped("append"):
+        try:
+            return await self._append(pool, items, counts)
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, _CONNECTION_ERRORS):
+                raise
+            # A connection that died while idle (the database restarted, the network was
+            # cut) fails on first use. The pool now replaces every connection it had, so
+            # one retry on a fresh one tells a dead connection from a dead database. If the
+            # first attempt did commit, the retry stores the updates twice under new
+            # sequence numbers, which Yjs applies as a no-op.
+            log.warning("append failed on a dead connection, retrying once: %s", exc)
+            return await self._append(pool, items, counts)
+
+    async def _append(
+        self, pool: Any, items: list[tuple[DocName, bytes]], counts: Counter[DocName]
+    ) -> list[int]:
+        with _wrapped("append", pool):
             async with pool.acquire() as conn, conn.transaction():
                 next_seq: dict[DocName, int] = {}
                 # Lock the documents' rows in one global order, so two batches that share
@@ -144,7 +172,7 @@ class PostgresStore:
         if after_seq < 0:
             raise ValueError(f"after_seq must be >= 0, not {after_seq}")
         pool = self._require_pool("load")
-        with _wrapped("load"):
+        with _wrapped("load", pool):
             # One snapshot for both queries: a compaction committing in between must not
             # leave a hole between the snapshot and the rows.
             async with (
@@ -166,7 +194,7 @@ class PostgresStore:
         nothing left to merge.
         """
         pool = self._require_pool("compact")
-        with _wrapped("compact"):
+        with _wrapped("compact", pool):
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
                 # Read after taking the lock, so an earlier compaction's result is visible.
@@ -189,7 +217,7 @@ class PostgresStore:
     async def delete(self, doc: DocName) -> None:
         """Forget ``doc``: its snapshot, its update rows and its sequence counter."""
         pool = self._require_pool("delete")
-        with _wrapped("delete"):
+        with _wrapped("delete", pool):
             async with pool.acquire() as conn, conn.transaction():
                 # A compaction in progress would otherwise write its snapshot back afterwards.
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
@@ -219,11 +247,13 @@ async def migrate(dsn: str) -> list[str]:
 
 
 @contextmanager
-def _wrapped(what: str) -> Iterator[None]:
+def _wrapped(what: str, pool: Any = None) -> Iterator[None]:
     # The DSN stays out of messages: it may carry a password.
     try:
         yield
     except _DRIVER_ERRORS as exc:
+        if pool is not None and isinstance(exc, _CONNECTION_ERRORS):
+            pool.expire_connections()
         raise StoreError(f"PostgreSQL store: cannot {what}: {_describe(exc)}") from exc
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pycrdt import Doc, merge_updates
+from pycrdt import Doc, TransactionEvent, merge_updates
 
 from coreport.metrics import Metrics
 from coreport.ports import BusSubscription, Clock, DocName, StoredState
@@ -106,7 +106,11 @@ class Room:
         # committer finishes in submission order, so "durable >= n" means the first n are.
         self._applied = 0
         self._durable = 0
-        self._held_replies: deque[tuple[int, Peer, bytes]] = deque()
+        # Work that must wait until the first ``mark`` applied updates are durable.
+        self._held: deque[tuple[int, Callable[[], None]]] = deque()
+        # What the last transaction on ``doc`` changed (see ``_receive_update``).
+        self._change: bytes | None = None
+        self._observer = self.doc.observe(self._on_change)
         # Store sequence bookkeeping: every seq <= known_seq has been applied here.
         self.known_seq = 0
         self.snapshot_seq = 0
@@ -219,19 +223,37 @@ class Room:
             reply = messages.sync_step2(self.doc.get_update(state_vector))
         except Exception as exc:
             raise ProtocolError(f"invalid state vector: {exc}", codes.INVALID_PAYLOAD) from exc
+        self._when_durable(lambda: peer.send(reply) if peer in self.peers else None)
+
+    def _when_durable(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once every update applied so far is committed."""
         if self._durable >= self._applied:
-            peer.send(reply)
+            action()
         else:
-            self._held_replies.append((self._applied, peer, reply))
+            self._held.append((self._applied, action))
+
+    def _on_change(self, event: TransactionEvent) -> None:
+        self._change = event.update
 
     def _receive_update(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
+        self._change = None
         try:
             self.doc.apply_update(update)
         except Exception as exc:
             raise ProtocolError(f"update rejected: {exc}", codes.INVALID_PAYLOAD) from exc
         self._metrics.updates_in.inc()
+        # Yrs reports exactly what the update added or deleted. Nothing means an echo of
+        # something this document already has (some clients send back every update they
+        # receive), a duplicate after a reconnect, or content waiting for parts not yet
+        # received: none of these needs storing or relaying.
+        change, self._change = self._change, None
+        if change is None:
+            if peer.wants_ack:
+                self._when_durable(lambda: peer.ack(self.known_seq) if peer in self.peers else None)
+            return
+        update = change
         self._applied += 1
         mark = self._applied
 
@@ -256,10 +278,8 @@ class Room:
         )
         if peer.wants_ack and peer in self.peers:
             peer.ack(seq)
-        while self._held_replies and self._held_replies[0][0] <= self._durable:
-            _, waiting, reply = self._held_replies.popleft()
-            if waiting in self.peers:
-                waiting.send(reply)
+        while self._held and self._held[0][0] <= self._durable:
+            self._held.popleft()[1]()
 
     def _receive_awareness(self, peer: Peer, message: AwarenessUpdate) -> None:
         owned = self.peers.get(peer)
@@ -406,7 +426,7 @@ class Room:
             return
         self.broken = True
         log.error("room %s closed: %s", self.name, reason)
-        self._held_replies.clear()
+        self._held.clear()
         for peer in list(self.peers):
             peer.close(codes.INTERNAL_ERROR, reason)
         self.peers.clear()

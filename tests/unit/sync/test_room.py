@@ -353,3 +353,39 @@ async def test_loading_asks_other_instances_for_awareness_and_answers_them(
     answer = Envelope.decode(bus.published[-1][1])
     assert answer.kind is EnvelopeKind.AWARENESS
     assert messages.parse_awareness(answer.payload).entries == (entry,)
+
+
+async def test_echoed_and_duplicate_updates_are_not_stored_again(
+    rooms: Rooms, store: MemoryStore
+) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a", wants_ack=True)
+    b = RecordingPeer("b")
+    room.join(a)
+    room.join(b)
+    update = text_update("once")
+    room.receive(a, SyncUpdate(update))
+    await rooms.committer.drained()
+    room.receive(b, SyncUpdate(update))  # b echoes what it was sent
+    room.receive(a, SyncStep2(update))  # a resends it after a reconnect
+    await rooms.committer.drained()
+    assert store.stored(DOC) == [update]
+    assert a.updates() == []
+    assert b.updates() == [update]
+    assert a.acks == [1, 1]  # the duplicate is acknowledged: its content is durable
+
+
+async def test_only_the_new_part_of_an_update_is_stored(rooms: Rooms, store: MemoryStore) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    client: Doc = Doc()
+    first = text_update("old", client)
+    room.receive(a, SyncUpdate(first))
+    text_update(" new", client)
+    room.receive(a, SyncStep2(client.get_update()))  # everything, old part included
+    await rooms.committer.drained()
+    stored = store.stored(DOC)
+    assert len(stored) == 2
+    assert text_of(stored[1]) == ""  # the second row depends on the first: only the new part
+    assert text_of(*stored) == "old new"
