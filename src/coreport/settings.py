@@ -50,4 +50,8 @@ class Settings(BaseSettings):
         10.0,
         description="Re-read loaded documents from the store this often (missed bus messages).",
     )
+    presence_ttl_seconds: float = Field(
+        30.0,
+        description="Forget a client of an instance that stopped refreshing it after this long.",
+    )
     log_level: str = Field("info", description="Logging level.")

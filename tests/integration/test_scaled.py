@@ -109,6 +109,25 @@ async def until_ready(server: ServerProcess, expected: int, seconds: float = 20.
     raise AssertionError(f"{server.url} did not become {expected} within {seconds} s")
 
 
+def presence(server: ServerProcess, report_id: str) -> list[dict[str, object]]:
+    url = f"{server.url}api/reports/{report_id}/presence"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return list(json.loads(response.read())["present"])
+
+
+async def until_present(
+    server: ServerProcess, report_id: str, count: int
+) -> list[dict[str, object]]:
+    """Ask an instance who is in a report until it lists ``count`` clients (bounded)."""
+    present: list[dict[str, object]] = []
+    for _ in range(100):
+        present = await asyncio.to_thread(presence, server, report_id)
+        if len(present) == count and any(p["name"] == "Ada" for p in present):
+            return present
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{server.url} lists {present}, not {count} clients")
+
+
 async def test_clients_on_three_instances_converge_and_see_each_other(tmp_path: Path) -> None:
     async with cluster(tmp_path, 3) as c, contextlib.AsyncExitStack() as stack:
         docs = [await stack.enter_async_context(synced_doc(c.ws(i), "shared")) for i in range(6)]
@@ -128,6 +147,15 @@ async def test_clients_on_three_instances_converge_and_see_each_other(tmp_path: 
             # ... and a late joiner on instance 2 sees it at once.
             async with connect(c.ws(2) + "/shared") as late:
                 assert "Ada" in await next_awareness(late, lambda s: "Ada" in s)
+                # Every instance lists everyone: 6 editors, Ada, Bob and the late joiner.
+                for server in c.servers:
+                    present = await until_present(server, "shared", 9)
+                    assert {p["instance"] for p in present} == {
+                        "instance0",
+                        "instance1",
+                        "instance2",
+                    }
+                    assert [p["color"] for p in present if p["name"] == "Ada"] == ["#f00"]
             await ada.close()
             # Leaving removes it everywhere.
             assert await next_awareness(bob, lambda s: s == "null") == "null"
@@ -158,14 +186,29 @@ async def test_kill_9_of_an_instance_during_writes_loses_nothing(tmp_path: Path)
         assert text(writer).endswith("<after>")
 
 
+async def test_presence_forgets_the_clients_of_a_dead_instance(tmp_path: Path) -> None:
+    env = {"COREPORT_PRESENCE_TTL_SECONDS": "2"}
+    async with cluster(tmp_path, 2, env=env) as c, connect(c.ws(0) + "/who") as ada:
+        state = json.dumps({"user": {"name": "Ada", "color": "#f00"}})
+        await ada.send(messages.awareness([AwarenessEntry(7, 1, state)]))
+        async with connect(c.ws(1) + "/who"):
+            await until_present(c.servers[0], "who", 2)
+            c.servers[1].kill()
+            started = time.monotonic()
+            await until_present(c.servers[0], "who", 1)
+            print(f"dead instance's client forgotten after {time.monotonic() - started:.1f} s")
+
+
 async def test_redis_outage_reconverges_within_5_s_of_its_return(tmp_path: Path) -> None:
     proxy = TcpProxy("127.0.0.1", 6379)
     await proxy.start()
     env = {"COREPORT_CATCH_UP_SECONDS": "600"}  # only the reconnect may heal it
     try:
-        async with cluster(
-            tmp_path, 2, redis_url=url_via(REDIS_URL, proxy.port), env=env
-        ) as c, synced_doc(c.ws(0), "redis") as a, synced_doc(c.ws(1), "redis") as b:
+        async with (
+            cluster(tmp_path, 2, redis_url=url_via(REDIS_URL, proxy.port), env=env) as c,
+            synced_doc(c.ws(0), "redis") as a,
+            synced_doc(c.ws(1), "redis") as b,
+        ):
             append(a, "before;")
             await wait_until(b, lambda: "before;" in text(b))
             await proxy.stop()
@@ -190,9 +233,10 @@ async def test_postgres_outage_stops_relaying_then_recovers(tmp_path: Path) -> N
     try:
         async with scratch_database() as dsn:
             proxied = url_via(dsn, proxy.port)
-            async with cluster(tmp_path, 2, database_url=proxied) as c, synced_doc(
-                c.ws(1), "pg"
-            ) as b:
+            async with (
+                cluster(tmp_path, 2, database_url=proxied) as c,
+                synced_doc(c.ws(1), "pg") as b,
+            ):
                 doc: Doc = Doc()
                 append(doc, "kept;")
                 async with connect(c.ws(0) + "/pg") as ws:
@@ -217,4 +261,3 @@ async def test_postgres_outage_stops_relaying_then_recovers(tmp_path: Path) -> N
                     assert "during;" in text(fresh)
     finally:
         await proxy.stop()
-

@@ -15,7 +15,8 @@ from typing import Protocol
 from coreport.metrics import Metrics
 from coreport.protocol import codes, messages
 from coreport.protocol.codes import CloseCode
-from coreport.protocol.messages import ProtocolError, parse_message
+from coreport.protocol.messages import AwarenessUpdate, ProtocolError, parse_message
+from coreport.sync.presence import PresenceTracker
 from coreport.sync.room import Room
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Session:
         ack: bool = False,
         max_message_bytes: int = 16 * 1024 * 1024,
         send_buffer_bytes: int = 64 * 1024 * 1024,
+        presence: PresenceTracker | None = None,
     ) -> None:
         self._transport = transport
         self._metrics = metrics
@@ -59,6 +61,8 @@ class Session:
         self._closing: tuple[CloseCode, str] | None = None
         self._closed = asyncio.Event()
         self._done = asyncio.Event()
+        self._presence = presence
+        self.member = f"{label}#{id(self):x}"
 
     # -- Peer ------------------------------------------------------------------------
 
@@ -99,6 +103,8 @@ class Session:
         self._metrics.open_sockets.inc()
         writer = asyncio.create_task(self._write(), name=f"coreport-send:{self.label}")
         room.join(self)
+        if self._presence is not None:
+            self._presence.joined(self.member, room.name)
         try:
             reader = asyncio.create_task(self._read(room), name=f"coreport-recv:{self.label}")
             closed = asyncio.create_task(self._closed.wait())
@@ -110,6 +116,8 @@ class Session:
                 await asyncio.gather(reader, closed, return_exceptions=True)
         finally:
             room.leave(self)
+            if self._presence is not None:
+                self._presence.left(self.member)
             self.close(codes.NORMAL)
             await writer
             self._metrics.open_sockets.dec()
@@ -127,7 +135,10 @@ class Session:
                         f"{len(data)} bytes over the {self._max_message_bytes} limit",
                         codes.MESSAGE_TOO_BIG,
                     )
-                room.receive(self, parse_message(data))
+                message = parse_message(data)
+                room.receive(self, message)
+                if self._presence is not None and isinstance(message, AwarenessUpdate):
+                    self._presence.saw_awareness(self.member, message)
         except ProtocolError as exc:
             self._metrics.errors.labels("protocol").inc()
             self.close(exc.close, exc.detail)

@@ -17,13 +17,14 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from coreport.metrics import Metrics
-from coreport.ports import Bus, Clock, Store
+from coreport.ports import Bus, Clock, PresenceRegistry, Store
 from coreport.protocol import codes
 from coreport.settings import Settings
 from coreport.sync.clock import SystemClock
+from coreport.sync.presence import PresenceTracker
 from coreport.sync.rooms import RoomPolicy, Rooms
 from coreport.sync.session import Session
-from coreport.web import ops, ws
+from coreport.web import ops, presence_api, ws
 from coreport.web.static import Frontend
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class Service:
     bus: Bus
     metrics: Metrics
     rooms: Rooms
+    presence_registry: PresenceRegistry
+    presence: PresenceTracker
     instance: str
     sessions: set[Session] = field(default_factory=set)
     stopping: bool = False
@@ -67,6 +70,18 @@ def make_bus(settings: Settings) -> Bus:
     return LocalBus()
 
 
+def make_presence(settings: Settings) -> PresenceRegistry:
+    if settings.redis_url:
+        from coreport.buses.presence_redis import RedisPresence
+
+        return RedisPresence(
+            settings.redis_url, key_prefix=settings.redis_prefix, ttl=settings.presence_ttl_seconds
+        )
+    from coreport.buses.presence_local import LocalPresence
+
+    return LocalPresence(ttl=settings.presence_ttl_seconds)
+
+
 def room_policy(settings: Settings) -> RoomPolicy:
     return RoomPolicy(
         idle_unload_seconds=settings.room_idle_seconds,
@@ -81,6 +96,7 @@ def create_app(
     *,
     store: Store | None = None,
     bus: Bus | None = None,
+    presence: PresenceRegistry | None = None,
     clock: Clock | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> Starlette:
@@ -93,36 +109,40 @@ def create_app(
     metrics = Metrics()
     chosen_store = store or make_store(settings)
     chosen_bus = bus or make_bus(settings)
+    registry = presence or make_presence(settings)
+    clock = clock or SystemClock()
     rooms = Rooms(
-        chosen_store,
-        chosen_bus,
-        metrics,
-        clock or SystemClock(),
-        instance=instance,
-        policy=room_policy(settings),
+        chosen_store, chosen_bus, metrics, clock, instance=instance, policy=room_policy(settings)
     )
-    service = Service(settings, chosen_store, chosen_bus, metrics, rooms, instance)
+    tracker = PresenceTracker(
+        registry,
+        clock,
+        metrics,
+        instance=instance,
+        refresh_seconds=settings.presence_ttl_seconds / 3,
+    )
+    service = Service(
+        settings, chosen_store, chosen_bus, metrics, rooms, registry, tracker, instance
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await chosen_store.open()
-        try:
-            await chosen_bus.open()
-            try:
-                async with rooms:
-                    if on_ready is not None:
-                        on_ready()
-                    yield
-                    await _close_sessions(service)
-            finally:
-                await chosen_bus.close()
-        finally:
-            await chosen_store.close()
+        async with contextlib.AsyncExitStack() as stack:
+            for part in (chosen_store, chosen_bus, registry):
+                await part.open()
+                stack.push_async_callback(part.close)
+            await stack.enter_async_context(rooms)
+            await stack.enter_async_context(tracker)
+            if on_ready is not None:
+                on_ready()
+            yield
+            await _close_sessions(service)
 
     routes = [
         Route("/healthz", ops.healthz),
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),
+        Route("/api/reports/{report_id}/presence", presence_api.presence),
         WebSocketRoute("/ws/reports/{report_id}/comments", ws.comments_socket),
         WebSocketRoute("/ws/reports/{report_id}", ws.report_socket),
         Mount("/", app=Frontend(Path(__file__).parent / "static")),

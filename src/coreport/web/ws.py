@@ -66,6 +66,7 @@ async def _serve(websocket: WebSocket, *, comments: bool) -> None:
         ack=websocket.query_params.get("ack") in {"1", "true"},
         max_message_bytes=service.settings.max_message_bytes,
         send_buffer_bytes=service.settings.send_buffer_bytes,
+        presence=service.presence,
     )
     try:
         room = await service.rooms.acquire(name)
