@@ -31,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
     serve.set_defaults(run=_serve)
 
+    migrate = commands.add_parser(
+        "migrate", help="apply pending store migrations (serve also applies them at start)"
+    )
+    migrate.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
+    migrate.set_defaults(run=_migrate)
+
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result
@@ -45,6 +51,25 @@ def _settings(args: argparse.Namespace, **names: str) -> Settings:
     return Settings(**overrides)
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from coreport.ports import StoreError
+    from coreport.stores import postgres, sqlite
+
+    settings = _settings(args, data_dir="data_dir")
+    try:
+        if settings.database_url:
+            applied = asyncio.run(postgres.migrate(settings.database_url))
+        else:
+            applied = asyncio.run(sqlite.migrate(settings.data_dir / "coreport.sqlite3"))
+    except StoreError as exc:
+        print(f"coreport migrate: {exc}", file=sys.stderr)
+        return 1
+    for name in applied:
+        print(f"applied {name}")
+    print("schema is up to date" if not applied else f"{len(applied)} migration(s) applied")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args, host="host", port="port", data_dir="data_dir")
     logging.basicConfig(
@@ -57,6 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         sock.bind((settings.host, settings.port))
     except OSError as exc:
+        sock.close()
         print(f"coreport: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         return 2
     sock.listen(2048)
