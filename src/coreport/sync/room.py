@@ -17,11 +17,12 @@ changes when they reconnect.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pycrdt import Doc, TransactionEvent, merge_updates
 
@@ -45,6 +46,16 @@ from coreport.sync.committer import GroupCommitter
 from coreport.sync.envelope import BadEnvelope, Envelope, EnvelopeKind
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class RoomBroken(Exception):
+    """The room failed a write and was dropped; a fresh one loads from the store."""
+
+    def __init__(self, name: DocName, cause: BaseException | None = None) -> None:
+        super().__init__(f"document {name} is unavailable: {cause or 'a write failed'}")
+
 
 #: Publishes an encoded envelope on a bus channel without waiting (see ``Outbox``).
 Publish = Callable[[str, bytes], None]
@@ -106,8 +117,9 @@ class Room:
         # committer finishes in submission order, so "durable >= n" means the first n are.
         self._applied = 0
         self._durable = 0
-        # Work that must wait until the first ``mark`` applied updates are durable.
-        self._held: deque[tuple[int, Callable[[], None]]] = deque()
+        # Work that must wait until the first ``mark`` applied updates are durable, and
+        # what to do instead if the room breaks first.
+        self._held: deque[tuple[int, Callable[[], None], Callable[[], None] | None]] = deque()
         # What the last transaction on ``doc`` changed (see ``_receive_update``).
         self._change: bytes | None = None
         self._observer = self.doc.observe(self._on_change)
@@ -225,12 +237,26 @@ class Room:
             raise ProtocolError(f"invalid state vector: {exc}", codes.INVALID_PAYLOAD) from exc
         self._when_durable(lambda: peer.send(reply) if peer in self.peers else None)
 
-    def _when_durable(self, action: Callable[[], None]) -> None:
-        """Run ``action`` once every update applied so far is committed."""
+    def _when_durable(
+        self, action: Callable[[], None], on_broken: Callable[[], None] | None = None
+    ) -> None:
+        """Run ``action`` once every update applied so far is committed (``on_broken``
+        instead if the room breaks first)."""
         if self._durable >= self._applied:
             action()
         else:
-            self._held.append((self._applied, action))
+            self._held.append((self._applied, action, on_broken))
+
+    def _future_when_durable(self, done: asyncio.Future[Any], value: Any) -> None:
+        def resolve() -> None:
+            if not done.done():
+                done.set_result(value)
+
+        def fail() -> None:
+            if not done.done():
+                done.set_exception(RoomBroken(self.name))
+
+        self._when_durable(resolve, fail)
 
     def _on_change(self, event: TransactionEvent) -> None:
         self._change = event.update
@@ -253,17 +279,60 @@ class Room:
             if peer.wants_ack:
                 self._when_durable(lambda: peer.ack(self.known_seq) if peer in self.peers else None)
             return
-        update = change
+        self._commit(change, peer)
+
+    def edit(self, change: Callable[[Doc[Any]], T]) -> tuple[T, asyncio.Future[int | None]]:
+        """Change the document on the server's own behalf (the Report API): the edit is
+        one transaction, stored and relayed to every client like a client's update.
+
+        Returns ``change``'s result and a future of the store sequence number once the
+        edit is durable (``None`` when it changed nothing). Raises ``RoomBroken`` if the
+        room can no longer take writes.
+        """
+        if self.broken:
+            raise RoomBroken(self.name)
+        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._change = None
+        with self.doc.transaction(origin="coreport"):
+            result = change(self.doc)
+        update, self._change = self._change, None
+        if update is None:
+            self._future_when_durable(done, None)
+        else:
+            self._commit(update, None, done)
+        return result, done
+
+    async def durable(self) -> None:
+        """Wait until everything applied so far is committed."""
+        if self.broken:
+            raise RoomBroken(self.name)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._future_when_durable(done, None)
+        await done
+
+    def _commit(
+        self, update: bytes, peer: Peer | None, done: asyncio.Future[int | None] | None = None
+    ) -> None:
         self._applied += 1
         mark = self._applied
 
         def committed(seq: int | None, error: BaseException | None) -> None:
             self._committed(peer, update, mark, seq, error)
+            if done is not None and not done.done():
+                if seq is None:
+                    done.set_exception(RoomBroken(self.name, error))
+                else:
+                    done.set_result(seq)
 
         self._committer.submit(self.name, update, committed)
 
     def _committed(
-        self, peer: Peer, update: bytes, mark: int, seq: int | None, error: BaseException | None
+        self,
+        peer: Peer | None,
+        update: bytes,
+        mark: int,
+        seq: int | None,
+        error: BaseException | None,
     ) -> None:
         if self.broken:
             return
@@ -276,7 +345,7 @@ class Room:
         self._publish(
             self.channel, Envelope(EnvelopeKind.UPDATE, seq, self._instance, update).encode()
         )
-        if peer.wants_ack and peer in self.peers:
+        if peer is not None and peer.wants_ack and peer in self.peers:
             peer.ack(seq)
         while self._held and self._held[0][0] <= self._durable:
             self._held.popleft()[1]()
@@ -426,7 +495,10 @@ class Room:
             return
         self.broken = True
         log.error("room %s closed: %s", self.name, reason)
-        self._held.clear()
+        held, self._held = self._held, deque()
+        for _, _, on_broken in held:
+            if on_broken is not None:
+                on_broken()  # never the durable action: its content was not stored
         for peer in list(self.peers):
             peer.close(codes.INTERNAL_ERROR, reason)
         self.peers.clear()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from pycrdt import merge_updates
+from pycrdt import Doc, merge_updates
 
 from coreport.metrics import Metrics
 from coreport.ports import Bus, Clock, DocName, Store
@@ -21,6 +22,8 @@ from coreport.sync.outbox import Outbox
 from coreport.sync.room import Room
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def _merge(updates: Sequence[bytes]) -> bytes:
@@ -134,6 +137,26 @@ class Rooms:
         room.refs += 1
         room.idle_since = None
         return room
+
+    async def edit(self, name: DocName, change: Callable[[Doc[Any]], T]) -> tuple[T, int | None]:
+        """Apply ``change`` to the live document as one server-side transaction and wait
+        until it is durable; returns its result and the store sequence number (``None``
+        when nothing changed). Clients connected anywhere see it like any other edit."""
+        room = await self.acquire(name)
+        try:
+            result, done = room.edit(change)
+            return result, await done
+        finally:
+            self.release(room)
+
+    async def read(self, name: DocName, view: Callable[[Doc[Any]], T]) -> T:
+        """``view`` of the live document, once everything applied to it is durable."""
+        room = await self.acquire(name)
+        try:
+            await room.durable()
+            return view(room.doc)
+        finally:
+            self.release(room)
 
     def release(self, room: Room) -> None:
         room.refs -= 1

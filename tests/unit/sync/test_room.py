@@ -19,6 +19,7 @@ from coreport.protocol.messages import (
     SyncUpdate,
 )
 from coreport.sync.envelope import Envelope, EnvelopeKind
+from coreport.sync.room import RoomBroken
 from coreport.sync.rooms import RoomPolicy, Rooms
 from tests.support.fakes import ManualClock, MemoryStore, RecordingBus, RecordingPeer
 
@@ -389,3 +390,47 @@ async def test_only_the_new_part_of_an_update_is_stored(rooms: Rooms, store: Mem
     assert len(stored) == 2
     assert text_of(stored[1]) == ""  # the second row depends on the first: only the new part
     assert text_of(*stored) == "old new"
+
+
+async def test_server_edit_is_stored_relayed_and_waited_for(
+    rooms: Rooms, store: MemoryStore
+) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+
+    def add_title(doc: Doc) -> str:
+        doc["title"] = Text("Weekly results")
+        return "done"
+
+    result, seq = await rooms.edit(DOC, add_title)
+    assert (result, seq) == ("done", 1)
+    assert len(store.stored(DOC)) == 1
+    (relayed,) = a.updates()
+    probe: Doc = Doc()
+    probe.apply_update(relayed)
+    assert str(probe.get("title", type=Text)) == "Weekly results"
+    assert await rooms.edit(DOC, lambda doc: None) == (None, None)  # nothing changed
+    assert await rooms.read(DOC, lambda doc: str(doc.get("title", type=Text))) == "Weekly results"
+
+
+async def test_server_edit_fails_loudly_when_the_store_does(
+    rooms: Rooms, store: MemoryStore
+) -> None:
+    store.fail_appends = True
+    with pytest.raises(RoomBroken):
+        await rooms.edit(DOC, lambda doc: doc.__setitem__("title", Text("x")))
+    assert rooms.get(DOC) is None
+
+
+async def test_read_waits_for_pending_writes(rooms: Rooms, store: MemoryStore) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    store.gate.clear()
+    room.receive(a, SyncUpdate(text_update("pending")))
+    reading = asyncio.create_task(rooms.read(DOC, lambda doc: str(doc.get("t", type=Text))))
+    await asyncio.sleep(0)
+    assert not reading.done()
+    store.gate.set()
+    assert await reading == "pending"
