@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run test install frontend node-deps chromium lint unit bench bench-quick clean
+.PHONY: run test install frontend node-deps chromium nginx lint unit bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ node-deps: tests/interop/node_modules/.package-lock.json tests/e2e/node_modules/
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's nginx, for the test of deploy/nginx.conf in front of two instances.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
+
 run: install frontend
 	$(BIN)/coreport serve
 
@@ -52,7 +56,7 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit -q
 
-test: install frontend node-deps chromium lint
+test: install frontend node-deps chromium nginx lint
 	cd frontend && npm test
 	$(BIN)/pytest -q -p no:cacheprovider
 	bash tests/e2e/run.sh

@@ -18,7 +18,13 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """The store and the bus are usable now; 503 with the failing part otherwise."""
+    """Whether this instance should get traffic, with the state of the store and the bus.
+
+    No store (or shutting down): 503 "not ready", since nothing can be written. No bus:
+    200 "degraded": the instance still stores and serves every edit, and other instances'
+    edits reach it through the store on its catch-up timer. Every instance shares the one
+    bus, so failing readiness for it would take the whole service out.
+    """
     service: Service = request.app.state.service
     checks: dict[str, str] = {}
     for name, part in (("store", service.store), ("bus", service.bus)):
@@ -27,11 +33,13 @@ async def readyz(request: Request) -> Response:
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"error: {exc}"
-    ready = all(v == "ok" for v in checks.values()) and not service.stopping
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    if checks["store"] != "ok" or service.stopping:
+        status, code = "not ready", 503
+    elif checks["bus"] != "ok":
+        status, code = "degraded", 200
+    else:
+        status, code = "ready", 200
+    return JSONResponse({"status": status, "checks": checks}, status_code=code)
 
 
 async def metrics(request: Request) -> Response:
