@@ -293,13 +293,17 @@ class Room:
             raise RoomBroken(self.name)
         done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._change = None
-        with self.doc.transaction(origin="coreport"):
-            result = change(self.doc)
-        update, self._change = self._change, None
-        if update is None:
-            self._future_when_durable(done, None)
-        else:
-            self._commit(update, None, done)
+        try:
+            with self.doc.transaction(origin="coreport"):
+                result = change(self.doc)
+        finally:
+            # Yrs has no rollback: whatever ``change`` did before failing is in the
+            # document now, so it is stored and relayed like the rest.
+            update, self._change = self._change, None
+            if update is None:
+                self._future_when_durable(done, None)
+            else:
+                self._commit(update, None, done)
         return result, done
 
     async def durable(self) -> None:
