@@ -39,12 +39,13 @@ from coreport.runs.ports import (
     SortKey,
     ValueFilter,
 )
+from coreport.runs.schemas import RUN_ID_PATTERN
 
 MAX_LIMIT = 1000
 
 _PART = re.compile(r"^(?P<name>[^=<>!]*)(?P<op>==|!=|<=|>=|=|<|>)(?P<value>.*)$", re.DOTALL)
 _KEY = re.compile(r"^[\w\-/:@+]+$")
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_RUN_ID = re.compile(RUN_ID_PATTERN)
 _SORTS = ("created", "updated", "name")
 
 

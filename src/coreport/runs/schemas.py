@@ -1,4 +1,5 @@
-"""Request and response models of the runs REST API (and of the SDK that calls it).
+"""Request models of the runs REST API (and of the SDK that calls it); the answers are in
+:mod:`coreport.runs.views`.
 
 Requests are strict where a lenient parser would hide a bug: metrics must be JSON numbers
 (not strings, booleans, NaN or infinities), steps must be integers, unknown fields are
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
 )
 
-from coreport.runs.ports import MediaInfo, Run, RunState, Series, StoredLogLine
+from coreport.runs.ports import RunState
 
 MAX_HISTORY_ROWS = 10_000
 MAX_METRICS_PER_ROW = 1_000
@@ -38,8 +38,11 @@ MAX_STEP = 2**53 - 1
 #: Ids that would collide with routes under ``/api/runs/``.
 RESERVED_RUN_IDS = frozenset({"stream"})
 
-ProjectName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
-RunId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+PROJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+ProjectName = Annotated[str, StringConstraints(pattern=PROJECT_PATTERN)]
+RunId = Annotated[str, StringConstraints(pattern=RUN_ID_PATTERN)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
 #: Metric names: commas are refused because ``?keys=a,b`` lists them.
 MetricKey = Annotated[
@@ -188,137 +191,3 @@ class StreamQuery(_Request):
     """``GET /api/runs/stream?runs=id1,id2``."""
 
     runs: Annotated[list[RunId], BeforeValidator(_comma_list), Field(min_length=1, max_length=100)]
-
-
-class RunOut(BaseModel):
-    id: str
-    project: str
-    name: str
-    state: RunState
-    config: dict[str, Any]
-    summary: dict[str, Any]
-    tags: list[str]
-    code: CodeReference
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, run: Run) -> RunOut:
-        return cls(
-            id=run.id,
-            project=run.project,
-            name=run.name,
-            state=run.state,
-            config=dict(run.config),
-            summary=dict(run.summary),
-            tags=list(run.tags),
-            code=CodeReference(
-                git_commit=run.code.git_commit,
-                repository=run.code.repository,
-                diff_summary=run.code.diff_summary,
-            ),
-            created_at=run.created_at,
-            updated_at=run.updated_at,
-        )
-
-
-class RunPageOut(BaseModel):
-    runs: list[RunOut]
-    total: int
-    limit: int
-    offset: int
-    #: The ``offset`` of the next page, or ``None`` on the last page.
-    next_offset: int | None
-
-
-class ProjectOut(BaseModel):
-    name: str
-    created_at: datetime
-    run_count: int
-    last_activity: datetime
-
-
-class SeriesOut(BaseModel):
-    steps: list[int]
-    values: list[float]
-    timestamps: list[float]
-    #: Points stored in the requested step range, before downsampling.
-    total_points: int
-    sampled: bool
-
-    @classmethod
-    def of(cls, series: Series, total_points: int) -> SeriesOut:
-        return cls(
-            steps=series.steps,
-            values=series.values,
-            timestamps=series.timestamps,
-            total_points=total_points,
-            sampled=len(series.steps) < total_points,
-        )
-
-
-class HistoryOut(BaseModel):
-    run_id: str
-    max_points: int
-    series: dict[str, SeriesOut]
-
-
-class HistoryRowOut(BaseModel):
-    step: int
-    timestamp: float
-    metrics: dict[str, float]
-
-
-class LiveRows(BaseModel):
-    """One message of the live stream (and of the bus channel ``runs:{run_id}``): history
-    rows just stored, as logged (a step's earlier metrics are not repeated)."""
-
-    run_id: str
-    rows: list[HistoryRowOut]
-
-
-class LogLineOut(BaseModel):
-    line: int
-    text: str
-    stream: Literal["stdout", "stderr"]
-    timestamp: float
-
-    @classmethod
-    def of(cls, line: StoredLogLine) -> LogLineOut:
-        return cls(line=line.line, text=line.text, stream=line.stream, timestamp=line.timestamp)
-
-
-class LogPageOut(BaseModel):
-    lines: list[LogLineOut]
-    #: Ask for ``start=next_start`` to continue (also once more lines arrive).
-    next_start: int
-    #: Lines the run has: its last line's number plus one.
-    total: int
-
-
-class MediaOut(BaseModel):
-    id: str
-    run_id: str
-    key: str
-    step: int
-    index: int
-    content_type: str
-    caption: str | None
-    size: int
-    created_at: datetime
-    url: str
-
-    @classmethod
-    def of(cls, media: MediaInfo) -> MediaOut:
-        return cls(
-            id=media.id,
-            run_id=media.run_id,
-            key=media.key,
-            step=media.step,
-            index=media.index,
-            content_type=media.content_type,
-            caption=media.caption,
-            size=media.size,
-            created_at=media.created_at,
-            url=f"/api/runs/{media.run_id}/media/{media.id}",
-        )

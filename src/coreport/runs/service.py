@@ -32,21 +32,23 @@ from coreport.runs.ports import (
 from coreport.runs.schemas import (
     MAX_JSON_OBJECT_BYTES,
     HistoryBatch,
-    HistoryOut,
     HistoryQuery,
-    HistoryRowOut,
-    LiveRows,
     LogBatch,
-    LogLineOut,
-    LogPageOut,
     LogsQuery,
     MediaQuery,
     MediaUpload,
     RunCreate,
     RunPatch,
-    SeriesOut,
 )
 from coreport.runs.stream import RunFeed, channel
+from coreport.runs.views import (
+    HistoryOut,
+    HistoryRowOut,
+    LiveRows,
+    LogLineOut,
+    LogPageOut,
+    SeriesOut,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,10 @@ class RunService:
         self._clock = clock
         self.limits = limits or RunLimits()
         self._new_id = new_id or (lambda: secrets.token_hex(8))
+
+    async def ping(self) -> None:
+        """Raise :class:`~coreport.ports.StoreError` unless the run store answers (readiness)."""
+        await self._store.ping()
 
     async def create_run(self, project: str, request: RunCreate) -> Run:
         """Store a new run (and its project on first use); :class:`RunExists` if the
@@ -187,7 +193,9 @@ class RunService:
     async def logs(self, run_id: str, query: LogsQuery) -> LogPageOut:
         lines, total = await self._store.read_logs(run_id, query.start, query.limit)
         next_start = lines[-1].line + 1 if lines else max(query.start, 0)
-        return LogPageOut(lines=[LogLineOut.of(line) for line in lines], next_start=next_start, total=total)
+        return LogPageOut(
+            lines=[LogLineOut.of(line) for line in lines], next_start=next_start, total=total
+        )
 
     async def put_media(self, run_id: str, upload: MediaUpload) -> MediaInfo:
         """Store an image; :class:`MediaTooLarge` above the limit, :class:`InvalidRunData`
@@ -213,11 +221,9 @@ class RunService:
     async def get_media(self, run_id: str, media_id: str) -> tuple[MediaInfo, bytes]:
         return await self._store.get_media(run_id, media_id)
 
-    async def feed(self, run_ids: Sequence[str]) -> RunFeed:
-        """A live feed of the runs' new history rows (enter it to subscribe);
-        :class:`RunNotFound` if any run is unknown."""
-        for run_id in run_ids:
-            await self._store.get_run(run_id)
+    def feed(self, run_ids: Sequence[str]) -> RunFeed:
+        """A live feed of the runs' new history rows; enter it to subscribe. (It does not
+        check that the runs exist: the caller has, when it checked access to them.)"""
         return RunFeed(self._bus, run_ids, max_pending=self.limits.live_max_pending)
 
     async def _publish(self, run_id: str, rows: Sequence[HistoryRow]) -> None:
@@ -262,7 +268,9 @@ def _merged(
         return current
     merged = merge_patch(current, patch)
     if len(json.dumps(merged, separators=(",", ":"))) > MAX_JSON_OBJECT_BYTES:
-        raise InvalidRunData(field, f"the patched {field} would exceed {MAX_JSON_OBJECT_BYTES} bytes")
+        raise InvalidRunData(
+            field, f"the patched {field} would exceed {MAX_JSON_OBJECT_BYTES} bytes"
+        )
     return merged
 
 

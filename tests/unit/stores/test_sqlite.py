@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from coreport.ports import StoreError
+from coreport.stores.migrations import load_migrations
 from coreport.stores.sqlite import SQLiteStore, migrate
 
 
@@ -32,7 +33,9 @@ async def test_open_creates_the_directory_and_a_wal_file_with_full_sync(tmp_path
         versions = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
     finally:
         conn.close()
-    assert versions == [(1, "0001_update_log")]
+    # Every migration the release ships, in order (0001 is the update log).
+    assert versions == [(m.version, m.name) for m in load_migrations("sqlite")]
+    assert versions[0] == (1, "0001_update_log")
 
 
 async def test_open_fails_with_store_error_where_no_file_can_be(tmp_path: Path) -> None:
@@ -59,7 +62,7 @@ async def test_open_fails_with_store_error_on_a_file_that_is_not_a_database(
 
 async def test_migrate_prepares_a_file_the_store_then_opens(tmp_path: Path) -> None:
     path = tmp_path / "fresh" / "coreport.db"
-    assert await migrate(path) == ["0001_update_log"]
+    assert await migrate(path) == [m.name for m in load_migrations("sqlite")]
     store = SQLiteStore(path)
     await store.open()
     try:

@@ -1,0 +1,205 @@
+"""What a run accumulates, in SQLite: metric history, console lines, media.
+
+Functions of a connection, run by :class:`~coreport.stores.sqlite_runs.SQLiteRunStore` on its
+worker thread; each is one transaction. They also hold the helpers both modules share.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from coreport.runs.ports import (
+    HistoryRow,
+    LogLine,
+    MediaInfo,
+    MediaNotFound,
+    NewMedia,
+    RunNotFound,
+    Series,
+    StoredLogLine,
+)
+from coreport.stores.sqlite import _transaction
+
+MAX_INT = 2**63 - 1
+
+_MEDIA_COLUMNS = "id, run_id, key, step, idx, content_type, caption, size, created_at"
+
+_UPSERT_POINT = """
+INSERT INTO run_history (run_id, key, step, value, ts) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, ts = excluded.ts
+"""
+
+_UPSERT_LINE = """
+INSERT INTO run_logs (run_id, line, stream, ts, text) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (run_id, line) DO UPDATE SET stream = excluded.stream, ts = excluded.ts,
+    text = excluded.text
+"""
+
+_UPSERT_MEDIA = f"""
+INSERT INTO run_media (id, run_id, key, step, idx, content_type, caption, size, created_at, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_id, key, step, idx) DO UPDATE SET content_type = excluded.content_type,
+    caption = excluded.caption, size = excluded.size, created_at = excluded.created_at,
+    data = excluded.data
+RETURNING {_MEDIA_COLUMNS}
+"""
+
+_LINE_COUNT = "SELECT coalesce(max(line) + 1, 0) FROM run_logs WHERE run_id = ?"
+
+
+def append_history(
+    conn: sqlite3.Connection, run_id: str, rows: Sequence[HistoryRow], now: datetime
+) -> None:
+    # Later rows of a step overwrite earlier ones, here as in the upsert.
+    points = {
+        (key, row.step): (value, row.timestamp)
+        for row in rows
+        for key, value in row.metrics.items()
+    }
+    with _transaction(conn):
+        cursor = conn.execute(
+            "UPDATE runs SET updated_at = max(updated_at, ?) WHERE id = ?", (to_text(now), run_id)
+        )
+        if cursor.rowcount == 0:
+            raise RunNotFound(run_id)
+        conn.executemany(
+            _UPSERT_POINT,
+            # In primary-key order: the index is then filled front to back.
+            ((run_id, key, step, value, ts) for (key, step), (value, ts) in sorted(points.items())),
+        )
+
+
+def history_keys(conn: sqlite3.Connection, run_id: str) -> list[str]:
+    with _transaction(conn, "DEFERRED"):
+        require_run(conn, run_id)
+        rows = conn.execute(
+            "SELECT DISTINCT key FROM run_history WHERE run_id = ? ORDER BY key", (run_id,)
+        ).fetchall()
+    return [key for (key,) in rows]
+
+
+def read_history(
+    conn: sqlite3.Connection, run_id: str, keys: Sequence[str], low: int, high: int
+) -> dict[str, Series]:
+    result = {}
+    # One read transaction: every series is read from the same state of the file.
+    with _transaction(conn, "DEFERRED"):
+        require_run(conn, run_id)
+        for key in keys:
+            rows = conn.execute(
+                "SELECT step, value, ts FROM run_history WHERE run_id = ? AND key = ? "
+                "AND step BETWEEN ? AND ? ORDER BY step",
+                (run_id, key, low, min(high, MAX_INT)),
+            ).fetchall()
+            result[key] = Series([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    return result
+
+
+def append_logs(
+    conn: sqlite3.Connection, run_id: str, lines: Sequence[LogLine], first_line: int | None
+) -> int:
+    with _transaction(conn):
+        require_run(conn, run_id)
+        first: int = (
+            conn.execute(_LINE_COUNT, (run_id,)).fetchone()[0] if first_line is None else first_line
+        )
+        conn.executemany(
+            _UPSERT_LINE,
+            (
+                (run_id, first + i, line.stream, line.timestamp, line.text)
+                for i, line in enumerate(lines)
+            ),
+        )
+    return first
+
+
+def read_logs(
+    conn: sqlite3.Connection, run_id: str, start: int, limit: int
+) -> tuple[list[StoredLogLine], int]:
+    with _transaction(conn, "DEFERRED"):
+        require_run(conn, run_id)
+        rows = conn.execute(
+            "SELECT line, text, stream, ts FROM run_logs WHERE run_id = ? AND line >= ? "
+            "ORDER BY line LIMIT ?",
+            (run_id, start, limit),
+        ).fetchall()
+        (total,) = conn.execute(_LINE_COUNT, (run_id,)).fetchone()
+    return [StoredLogLine(*row) for row in rows], total
+
+
+def put_media(conn: sqlite3.Connection, run_id: str, media: NewMedia, now: datetime) -> MediaInfo:
+    with _transaction(conn):
+        require_run(conn, run_id)
+        row = conn.execute(
+            _UPSERT_MEDIA,
+            (
+                secrets.token_hex(8),
+                run_id,
+                media.key,
+                media.step,
+                media.index,
+                media.content_type,
+                media.caption,
+                len(media.data),
+                to_text(now),
+                media.data,
+            ),
+        ).fetchone()
+    return _media(row)
+
+
+def list_media(
+    conn: sqlite3.Connection,
+    run_id: str,
+    key: str | None,
+    step: int | None,
+    limit: int,
+    offset: int,
+) -> list[MediaInfo]:
+    with _transaction(conn, "DEFERRED"):
+        require_run(conn, run_id)
+        rows = conn.execute(
+            f"SELECT {_MEDIA_COLUMNS} FROM run_media WHERE run_id = ? "
+            "AND (? IS NULL OR key = ?) AND (? IS NULL OR step = ?) "
+            "ORDER BY key, step, idx LIMIT ? OFFSET ?",
+            (run_id, key, key, step, step, limit, offset),
+        ).fetchall()
+    return [_media(row) for row in rows]
+
+
+def get_media(conn: sqlite3.Connection, run_id: str, media_id: str) -> tuple[MediaInfo, bytes]:
+    with _transaction(conn, "DEFERRED"):
+        row = conn.execute(
+            f"SELECT {_MEDIA_COLUMNS}, data FROM run_media WHERE run_id = ? AND id = ?",
+            (run_id, media_id),
+        ).fetchone()
+        if row is None:
+            require_run(conn, run_id)
+            raise MediaNotFound(run_id, media_id)
+    return _media(row[:-1]), row[-1]
+
+
+def require_run(conn: sqlite3.Connection, run_id: str) -> None:
+    """Raise :class:`RunNotFound` unless the run exists."""
+    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+        raise RunNotFound(run_id)
+
+
+def to_text(moment: datetime) -> str:
+    """Fixed-width UTC text, so that text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_text(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _media(row: Sequence[Any]) -> MediaInfo:
+    media_id, run_id, key, step, index, content_type, caption, size, created = row
+    return MediaInfo(
+        media_id, run_id, key, step, index, content_type, caption, size, from_text(created)
+    )
