@@ -1,0 +1,170 @@
+// What a test does with the report page, in the page's own terms.
+
+import assert from 'node:assert/strict'
+
+const WAIT = { timeout: 15_000 }
+
+export class ReportPage {
+  /** @param {import('playwright-core').Page} page */
+  constructor(page) {
+    this.page = page
+    this.title = page.getByRole('textbox', { name: 'Report title' })
+    this.body = page.getByRole('textbox', { name: 'Report body' })
+    this.status = page.getByRole('status')
+    this.presence = page.getByRole('list', { name: 'People in this report' })
+  }
+
+  async open(baseUrl, reportId) {
+    await this.page.goto(new URL(`/r/${reportId}`, baseUrl).href)
+    await this.body.waitFor(WAIT)
+  }
+
+  async waitForStatus(kind, labelPart) {
+    await this.explainStatus(`waiting for status ${kind} ${labelPart ?? ''}`, () => this.page.waitForFunction(
+      ([kind, labelPart]) => {
+        const status = document.querySelector('.status')
+        return status?.dataset.state === kind && (!labelPart || status.textContent.includes(labelPart))
+      },
+      [kind, labelPart],
+      WAIT,
+    ))
+  }
+
+  async explainStatus(what, step) {
+    try {
+      return await step()
+    } catch (error) {
+      const status = await this.status.evaluate((el) => `${el.dataset.state}: ${el.title}`).catch(() => '(none)')
+      throw new Error(`${what} failed: ${error.message}\nthe status is ${status}`, { cause: error })
+    }
+  }
+
+  /** Type at the end of the body, in a new block after the last one. */
+  async typeParagraph(text) {
+    await this.placeCaretAtEnd()
+    if ((await this.bodyText()).trim() !== '') await this.page.keyboard.press('Enter')
+    await this.page.keyboard.type(text, { delay: 5 })
+  }
+
+  /** Put the caret at the very end of the document, and wait until the page shows it there. */
+  async placeCaretAtEnd() {
+    await this.body.locator(':scope > *').last().click()
+    await this.page.keyboard.press('Control+End')
+    await this.explainFailure('placing the caret at the end', () =>
+      this.page.waitForFunction(() => {
+        const root = document.querySelector('.ProseMirror')
+        const selection = window.getSelection()
+        if (!root || !selection?.isCollapsed || !root.lastElementChild?.contains(selection.focusNode)) return false
+        // Nothing but others' caret widgets may follow the caret.
+        const after = document.createRange()
+        after.setStart(selection.focusNode, selection.focusOffset)
+        after.setEnd(root, root.childNodes.length)
+        const rest = after.cloneContents()
+        for (const caret of rest.querySelectorAll('.collaboration-carets__caret')) caret.remove()
+        return rest.textContent === ''
+      }, undefined, WAIT),
+    )
+  }
+
+  /** Type at the end of the first paragraph that starts with `start`. */
+  async typeAtEndOf(start, text) {
+    await this.explainFailure(`finding the paragraph ${JSON.stringify(start)}`, () =>
+      this.body.locator('p', { hasText: start }).first().click(WAIT),
+    )
+    await this.page.keyboard.press('End')
+    await this.page.keyboard.type(text, { delay: 5 })
+  }
+
+  /** The document's text, one line per top-level block, without others' caret labels. */
+  async bodyText() {
+    return this.body.evaluate((root) => {
+      const copy = root.cloneNode(true)
+      for (const caret of copy.querySelectorAll('.collaboration-carets__caret')) caret.remove()
+      return Array.from(copy.children, (block) => block.textContent).join('\n')
+    })
+  }
+
+  async waitForBodyText(...parts) {
+    await this.explainFailure(`waiting for ${JSON.stringify(parts)}`, () =>
+      this.page.waitForFunction(
+        (parts) => {
+          const text = document.querySelector('.ProseMirror')?.textContent ?? ''
+          return parts.every((part) => text.includes(part))
+        },
+        parts,
+        WAIT,
+      ),
+    )
+  }
+
+  /** Run `step`; if it fails, say what the document looked like. */
+  async explainFailure(what, step) {
+    try {
+      return await step()
+    } catch (error) {
+      const html = await this.body.innerHTML().catch(() => '(unavailable)')
+      throw new Error(`${what} failed: ${error.message}\nthe body is: ${html}`, { cause: error })
+    }
+  }
+
+  /**
+   * Wait until every edit so far is committed to IndexedDB: a read-only
+   * transaction on the update log completes only after the writes begun
+   * before it, so this is an event, not a guess.
+   */
+  async waitForLocalStore(reportId) {
+    await this.page.evaluate(
+      (name) =>
+        new Promise((resolve, reject) => {
+          const open = indexedDB.open(name)
+          open.onerror = () => reject(open.error)
+          open.onsuccess = () => {
+            const db = open.result
+            const tx = db.transaction('updates', 'readonly')
+            tx.objectStore('updates').count()
+            tx.oncomplete = () => {
+              db.close()
+              resolve()
+            }
+            tx.onerror = () => reject(tx.error)
+          }
+        }),
+      `coreport/reports/${reportId}`,
+    )
+  }
+
+  async waitForTitle(expected) {
+    await this.page.waitForFunction(
+      (expected) => document.querySelector('.report__title')?.value === expected,
+      expected,
+      WAIT,
+    )
+  }
+
+  async waitForCaretOf(name) {
+    await this.page
+      .locator('.collaboration-carets__label', { hasText: name })
+      .first()
+      .waitFor({ state: 'visible', ...WAIT })
+  }
+
+  async waitForPeople(count) {
+    await this.page.waitForFunction(
+      (count) => document.querySelectorAll('.presence .avatar:not(.avatar--more)').length === count,
+      count,
+      WAIT,
+    )
+  }
+
+  async peopleNames() {
+    return this.presence.locator('.avatar').evaluateAll((items) => items.map((item) => item.dataset.name))
+  }
+
+  async screenshot(path) {
+    await this.page.screenshot({ path, fullPage: false })
+  }
+}
+
+export function assertIncludesAll(text, parts) {
+  for (const part of parts) assert.ok(text.includes(part), `expected ${JSON.stringify(part)} in ${JSON.stringify(text)}`)
+}
