@@ -7,13 +7,15 @@ import asyncio
 import logging
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from coreport import __version__
+from coreport.access.service import AccessService
 from coreport.settings import Settings
 from coreport.web.app import create_app
 
@@ -36,6 +38,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     migrate.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
     migrate.set_defaults(run=_migrate)
+
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
+    add = users.add_parser("add", help="create a user; prints their first API key last")
+    add.add_argument("name")
+    add.add_argument("--email")
+    add.add_argument("--admin", action="store_true", help="may do anything, on every report")
+    add.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
+    add.set_defaults(run=_users_add)
+    listing = users.add_parser("list", help="list users")
+    listing.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
+    listing.set_defaults(run=_users_list)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = keys.add_parser("create", help="a new key for USER (id, email or name)")
+    create.add_argument("user")
+    create.add_argument("--label")
+    create.add_argument("--expires-days", type=float, help="the key stops working after this")
+    create.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
+    create.set_defaults(run=_keys_create)
+    show = keys.add_parser("list", help="list keys (of USER, or everyone's)")
+    show.add_argument("user", nargs="?")
+    show.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
+    show.set_defaults(run=_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke the key with this prefix (cpk_...)")
+    revoke.add_argument("prefix")
+    revoke.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
+    revoke.set_defaults(run=_keys_revoke)
 
     args = parser.parse_args(argv)
     result: int = args.run(args)
@@ -70,6 +103,101 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _access_command(
+    args: argparse.Namespace, work: Callable[[AccessService], Awaitable[None]]
+) -> int:
+    """Run ``work`` against the access store the settings point at (as ``serve`` would)."""
+    from coreport.access.model import AccessError
+    from coreport.ports import BusError, StoreError
+    from coreport.sync.clock import SystemClock
+    from coreport.web.app import make_access_store
+
+    settings = _settings(args, data_dir="data_dir")
+
+    async def run() -> None:
+        store = make_access_store(settings)
+        bus = None
+        if settings.redis_url:
+            # Announce revocations to running servers at once (without Redis they notice
+            # within COREPORT_ACCESS_RECHECK_SECONDS).
+            from coreport.buses.redis import RedisBus
+
+            bus = RedisBus(settings.redis_url, key_prefix=settings.redis_prefix)
+            await bus.open()
+        await store.open()
+        try:
+            await work(AccessService(store, SystemClock(), bus))
+        finally:
+            await store.close()
+            if bus is not None:
+                await bus.close()
+
+    try:
+        asyncio.run(run())
+    except (AccessError, StoreError, BusError) as exc:
+        print(f"coreport {args.command} {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    async def work(access: AccessService) -> None:
+        user = await access.add_user(args.name, email=args.email, admin=args.admin)
+        key, secret = await access.create_key(user, label="first key")
+        role = "admin" if user.admin else "user"
+        print(f"created {role} {user.name} ({user.id}); API key {key.prefix} (shown only once):")
+        print(secret)
+
+    return _access_command(args, work)
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    async def work(access: AccessService) -> None:
+        for user in await access.store.list_users():
+            admin = " admin" if user.admin else ""
+            print(f"{user.id}  {user.name}  {user.email or '-'}{admin}")
+
+    return _access_command(args, work)
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    async def work(access: AccessService) -> None:
+        user = await access.user(args.user)
+        expires = None
+        if args.expires_days is not None:
+            expires = access.now() + timedelta(days=args.expires_days)
+        key, secret = await access.create_key(user, label=args.label, expires_at=expires)
+        print(f"API key {key.prefix} for {user.name} (shown only once):")
+        print(secret)
+
+    return _access_command(args, work)
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    async def work(access: AccessService) -> None:
+        owner = (await access.user(args.user)).id if args.user else None
+        now = access.now()
+        for key in await access.store.list_keys(owner):
+            if key.revoked_at is not None:
+                state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
+            elif not key.usable_at(now):
+                state = "expired"
+            else:
+                state = "active"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            print(f"{key.prefix}  {key.user_id}  {state}  last used {used}  {key.label or ''}")
+
+    return _access_command(args, work)
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    async def work(access: AccessService) -> None:
+        key = await access.revoke_key(args.prefix)
+        print(f"revoked {key.prefix} (its browser sessions end too)")
+
+    return _access_command(args, work)
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args, host="host", port="port", data_dir="data_dir")
     logging.basicConfig(
@@ -93,16 +221,35 @@ def _serve(args: argparse.Namespace) -> int:
     where = (settings.database_url and "PostgreSQL") or f"SQLite in {settings.data_dir.resolve()}"
 
     def ready() -> None:
-        print(f"coreport listening on {url}", flush=True)
+        # The "listening" line comes last: whoever waits for it has read the others.
         print(f"coreport: storage {where}; bus {'Redis' if settings.redis_url else 'in-process'}")
-        print(f"coreport: open {url} in a browser", flush=True)
+        if settings.insecure_no_auth:
+            print("coreport: WARNING: authentication is off (COREPORT_INSECURE_NO_AUTH=1)")
+            hint = f"coreport: open {url} in a browser"
+        elif not settings.database_url:
+            # The embedded default: one click signs the person who started it in.
+            token = app.state.service.access.signin_links.issue()
+            link = f"{url}auth/signin?token={token}"
+            print(f"coreport: sign in as the local admin (one-time link): {link}")
+            hint = f"coreport: open {url} in a browser"
+        else:
+            hint = f"coreport: open {url}; sign in with an API key (coreport users add NAME)"
+        print(f"coreport listening on {url}", flush=True)
+        print(hint, flush=True)
 
-    app = create_app(settings, on_ready=ready)
+    try:
+        app = create_app(settings, on_ready=ready)
+    except ValueError as exc:
+        sock.close()
+        print(f"coreport: invalid setting: {exc}", file=sys.stderr)
+        return 2
     config = uvicorn.Config(
         app,
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=False,
         lifespan="on",
+        # X-Forwarded-* are read by the access middleware, from COREPORT_TRUSTED_PROXIES only.
+        proxy_headers=False,
         log_level=settings.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=10,

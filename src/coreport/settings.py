@@ -55,3 +55,50 @@ class Settings(BaseSettings):
         description="Forget a client of an instance that stopped refreshing it after this long.",
     )
     log_level: str = Field("info", description="Logging level.")
+
+    # -- access control and limits (docs/security.md) ------------------------------------
+    insecure_no_auth: bool = Field(
+        False,
+        description="Development only: no sign-in; every request acts as a local admin.",
+    )
+    secret_key: str | None = Field(
+        None,
+        description="Signs session cookies (>= 16 characters); default: a random key kept in "
+        "the store, shared by every instance.",
+    )
+    session_days: float = Field(14.0, description="How long a browser session lasts.")
+    allowed_origins: str = Field(
+        "",
+        description="Comma-separated origins (https://app.example.com) allowed to open "
+        "WebSockets and send cookie-authenticated writes, besides the server's own.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For (and trusted user header) are believed.",
+    )
+    trusted_user_header: str | None = Field(
+        None,
+        description="Header carrying the signed-in user's email or name, set by an "
+        "authenticating proxy; honoured only from COREPORT_TRUSTED_PROXIES.",
+    )
+    access_recheck_seconds: float = Field(
+        15.0,
+        description="Re-check the access of every open socket this often (changes the bus "
+        "did not carry, e.g. from the CLI).",
+    )
+    max_document_bytes: int = Field(
+        64 * 1024 * 1024,
+        description="Largest stored size of one document; an update beyond it is refused "
+        "(close 4413) and the document kept.",
+    )
+    messages_per_second: float = Field(
+        200.0, description="Sustained messages per second one socket may send (close 4029 above)."
+    )
+    message_burst: int = Field(
+        1000, description="Messages one socket may send at once above the sustained rate."
+    )
+    connects_per_minute: int = Field(
+        120,
+        description="New WebSockets one client address may open per minute (close 4029 above).",
+    )

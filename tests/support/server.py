@@ -3,6 +3,9 @@
 The process prints ``coreport listening on URL`` once its store is open; ``start()``
 returns when that line arrives. A restart reuses the same port so clients reconnect to
 the same URL.
+
+Servers run without authentication (``COREPORT_INSECURE_NO_AUTH=1``) unless started with
+``auth=True``: most tests are about sync, not access, and connect without credentials.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         port: int = 0,
         startup_timeout: float = 30.0,
+        auth: bool = False,
     ) -> None:
         self.data_dir = data_dir
-        self.env = env or {}
+        self.env = {**({} if auth else {"COREPORT_INSECURE_NO_AUTH": "1"}), **(env or {})}
         self.port = port
         self.startup_timeout = startup_timeout
         self.output: list[str] = []

@@ -43,8 +43,12 @@ class PresenceTracker:
         self._instance = instance
         self._refresh_seconds = refresh_seconds
         self._entries: dict[str, PresenceEntry] = {}
+        #: Members whose name the server set; their awareness claims are not taken.
+        self._vouched: set[str] = set()
         self._pending: deque[PresenceEntry | _Remove] = deque()
         self._wakeup = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._settled.set()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> PresenceTracker:
@@ -65,17 +69,29 @@ class PresenceTracker:
         self._entries.clear()
         await self._flush()
 
-    def joined(self, member: str, doc: DocName) -> None:
+    def joined(
+        self, member: str, doc: DocName, *, name: str | None = None, color: str | None = None
+    ) -> None:
+        """A client connected. ``name`` is who the server knows it to be (signed in);
+        without one, the name its awareness announces is shown."""
         entry = PresenceEntry(
-            member, doc, ANONYMOUS, DEFAULT_COLOR, self._clock.wall(), self._instance
+            member,
+            doc,
+            name or ANONYMOUS,
+            color or DEFAULT_COLOR,
+            self._clock.wall(),
+            self._instance,
         )
         self._entries[member] = entry
+        if name is not None:
+            self._vouched.add(member)
         self._queue(entry)
 
     def saw_awareness(self, member: str, update: AwarenessUpdate) -> None:
-        """Take the name and colour a client announces in its awareness ``user`` field."""
+        """Take the name and colour a client announces in its awareness ``user`` field
+        (unless the server knows who it is)."""
         entry = self._entries.get(member)
-        if entry is None:
+        if entry is None or member in self._vouched:
             return
         for item in update.entries:
             name, color = _user_of(item.state)
@@ -85,19 +101,27 @@ class PresenceTracker:
                 self._queue(entry)
 
     def left(self, member: str) -> None:
+        self._vouched.discard(member)
         entry = self._entries.pop(member, None)
         if entry is not None:
             self._queue(_Remove(entry.doc, member))
 
     def _queue(self, item: PresenceEntry | _Remove) -> None:
         self._pending.append(item)
+        self._settled.clear()
         self._wakeup.set()
+
+    async def settled(self) -> None:
+        """Wait until every change so far has been written to the registry (or failed)."""
+        await self._settled.wait()
 
     async def _write_loop(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             await self._flush()
+            if not self._pending:
+                self._settled.set()
 
     async def _flush(self) -> None:
         while self._pending:

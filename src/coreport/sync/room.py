@@ -130,6 +130,9 @@ class Room:
         self.gap_since: float | None = None
         self.dirty_since: float | None = None
         self.broken = False
+        #: Bytes of updates this document holds, as loaded and applied since: what the
+        #: document size limit compares with (compaction may store it in fewer).
+        self.size_bytes = 0
         self.refs = 0
         self.idle_since: float | None = clock.now()
         self.subscription: BusSubscription | None = None
@@ -145,6 +148,7 @@ class Room:
             return None
         merged = payloads[0] if len(payloads) == 1 else merge_updates(*payloads)
         self.doc.apply_update(merged)
+        self.size_bytes += len(merged)
         if state.snapshot is not None:
             self.snapshot_seq = max(self.snapshot_seq, state.snapshot_seq)
         if state.last_seq > self.known_seq:
@@ -344,6 +348,7 @@ class Room:
             self.break_(f"storing an update failed: {error}")
             return
         self._durable = mark
+        self.size_bytes += len(update)
         self.saw_seq(seq)
         self._broadcast(messages.sync_update(update), exclude=peer)
         self._publish(
@@ -457,6 +462,7 @@ class Room:
             )
             self.on_gap()
             return
+        self.size_bytes += len(envelope.payload)
         self.saw_seq(envelope.seq)
         self._broadcast(messages.sync_update(envelope.payload), exclude=None)
 

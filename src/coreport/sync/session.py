@@ -8,14 +8,27 @@ session owns: a client that stops reading is disconnected instead of growing mem
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
+
+from pycrdt import write_message
 
 from coreport.metrics import Metrics
 from coreport.protocol import codes, messages
 from coreport.protocol.codes import CloseCode
-from coreport.protocol.messages import AwarenessUpdate, ProtocolError, parse_message
+from coreport.protocol.messages import (
+    EMPTY_UPDATE,
+    AwarenessEntry,
+    AwarenessUpdate,
+    MessageType,
+    ProtocolError,
+    SyncStep2,
+    SyncUpdate,
+    parse_message,
+)
 from coreport.sync.presence import PresenceTracker
 from coreport.sync.room import Room
 
@@ -34,8 +47,39 @@ class Transport(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+class MessageBudget(Protocol):
+    def take(self) -> bool:
+        """Spend one message of the socket's rate limit; ``False`` when it is used up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who the server knows a socket to be: presence and the ``user`` field of the
+    socket's awareness states show this, whatever the client claims."""
+
+    user_id: str
+    name: str
+    color: str
+
+
+#: y-protocols auth "permission denied" (message type 2, subtype 0, reason string):
+#: standard clients log it and carry on.
+_PERMISSION_DENIED = 0
+
+
+def permission_denied(reason: str) -> bytes:
+    return bytes((MessageType.AUTH, _PERMISSION_DENIED)) + write_message(reason.encode())
+
+
 class Session:
-    """A connected client of one room; implements the room's ``Peer``."""
+    """A connected client of one room; implements the room's ``Peer``.
+
+    ``writable=False`` makes the socket read-only: its document updates are dropped before
+    the room sees them (never applied, stored or relayed) and answered with a y-protocols
+    "permission denied"; awareness still flows. ``budget`` limits its message rate (close
+    4029), ``max_document_bytes`` the size its updates may grow the document to (close
+    4413, the update refused and the document kept).
+    """
 
     def __init__(
         self,
@@ -47,6 +91,10 @@ class Session:
         max_message_bytes: int = 16 * 1024 * 1024,
         send_buffer_bytes: int = 64 * 1024 * 1024,
         presence: PresenceTracker | None = None,
+        writable: bool = True,
+        identity: Identity | None = None,
+        budget: MessageBudget | None = None,
+        max_document_bytes: int | None = None,
     ) -> None:
         self._transport = transport
         self._metrics = metrics
@@ -63,6 +111,10 @@ class Session:
         self._done = asyncio.Event()
         self._presence = presence
         self.member = f"{label}#{id(self):x}"
+        self.writable = writable
+        self._identity = identity
+        self._budget = budget
+        self._max_document_bytes = max_document_bytes
 
     # -- Peer ------------------------------------------------------------------------
 
@@ -85,6 +137,10 @@ class Session:
         self._acked += 1
         self.send(messages.ack(self._acked, seq))
 
+    def set_writable(self, writable: bool) -> None:
+        """Change the socket's rights while it stays open (e.g. its role changed)."""
+        self.writable = writable
+
     def close(self, code: CloseCode, detail: str = "") -> None:
         if self._closing is None:
             self._closing = (code, detail)
@@ -104,7 +160,13 @@ class Session:
         writer = asyncio.create_task(self._write(), name=f"coreport-send:{self.label}")
         room.join(self)
         if self._presence is not None:
-            self._presence.joined(self.member, room.name)
+            identity = self._identity
+            self._presence.joined(
+                self.member,
+                room.name,
+                name=identity.name if identity else None,
+                color=identity.color if identity else None,
+            )
         try:
             reader = asyncio.create_task(self._read(room), name=f"coreport-recv:{self.label}")
             closed = asyncio.create_task(self._closed.wait())
@@ -135,7 +197,23 @@ class Session:
                         f"{len(data)} bytes over the {self._max_message_bytes} limit",
                         codes.MESSAGE_TOO_BIG,
                     )
+                if self._budget is not None and not self._budget.take():
+                    self._metrics.errors.labels("rate_limited").inc()
+                    self.close(codes.RATE_LIMITED, "slow down")
+                    break
                 message = parse_message(data)
+                if isinstance(message, SyncStep2 | SyncUpdate) and message.update != EMPTY_UPDATE:
+                    if not self.writable:
+                        self._metrics.errors.labels("write_refused").inc()
+                        self.send(permission_denied("read-only access: update not saved"))
+                        continue
+                    limit = self._max_document_bytes
+                    if limit is not None and room.size_bytes + len(message.update) > limit:
+                        self._metrics.errors.labels("document_too_large").inc()
+                        self.close(codes.DOCUMENT_TOO_LARGE, f"the limit is {limit} bytes")
+                        break
+                elif isinstance(message, AwarenessUpdate) and self._identity is not None:
+                    message = _stamped(message, self._identity)
                 room.receive(self, message)
                 if self._presence is not None and isinstance(message, AwarenessUpdate):
                     self._presence.saw_awareness(self.member, message)
@@ -178,6 +256,22 @@ class Session:
             await self._transport.close(code.code, _reason(code, detail))
         except Exception as exc:
             log.debug("closing %s failed: %s", self.label, exc)
+
+
+def _stamped(update: AwarenessUpdate, identity: Identity) -> AwarenessUpdate:
+    """``update`` with the server's identity in each state's ``user`` field."""
+    entries = []
+    for entry in update.entries:
+        if not entry.removed:
+            state = json.loads(entry.state)
+            if isinstance(state, dict):
+                claimed = state.get("user")
+                user = dict(claimed) if isinstance(claimed, dict) else {}
+                user.update(id=identity.user_id, name=identity.name, color=identity.color)
+                state["user"] = user
+                entry = AwarenessEntry(entry.client_id, entry.clock, json.dumps(state))
+        entries.append(entry)
+    return AwarenessUpdate(tuple(entries))
 
 
 def _reason(code: CloseCode, detail: str) -> str:

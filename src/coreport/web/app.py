@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from coreport.access.limits import AddressLimiter
+from coreport.access.live import LiveAccess
+from coreport.access.ports import AccessStore
+from coreport.access.service import AccessService
 from coreport.metrics import Metrics
 from coreport.ports import Bus, Clock, PresenceRegistry, Store
 from coreport.protocol import codes
@@ -24,7 +29,8 @@ from coreport.sync.clock import SystemClock
 from coreport.sync.presence import PresenceTracker
 from coreport.sync.rooms import RoomPolicy, Rooms
 from coreport.sync.session import Session
-from coreport.web import ops, presence_api, ws
+from coreport.web import access_api, ops, presence_api, ws
+from coreport.web.auth import AccessMiddleware, AuthConfig
 from coreport.web.static import Frontend
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,9 @@ class Service:
     presence_registry: PresenceRegistry
     presence: PresenceTracker
     instance: str
+    access: AccessService
+    auth: AuthConfig
+    live: LiveAccess
     sessions: set[Session] = field(default_factory=set)
     stopping: bool = False
 
@@ -58,6 +67,16 @@ def make_store(settings: Settings) -> Store:
     from coreport.stores.sqlite import SQLiteStore
 
     return SQLiteStore(settings.data_dir / "coreport.sqlite3")
+
+
+def make_access_store(settings: Settings) -> AccessStore:
+    if settings.database_url:
+        from coreport.stores.postgres_access import PostgresAccessStore
+
+        return PostgresAccessStore(settings.database_url)
+    from coreport.stores.sqlite_access import SQLiteAccessStore
+
+    return SQLiteAccessStore(settings.data_dir / "coreport.sqlite3")
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -98,11 +117,13 @@ def create_app(
     bus: Bus | None = None,
     presence: PresenceRegistry | None = None,
     clock: Clock | None = None,
+    access_store: AccessStore | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> Starlette:
     """Build the ASGI app. ``store`` and ``bus`` default to what the settings name; tests
     pass their own (e.g. one LocalBus shared by two apps to act as two instances)."""
     settings = settings or Settings()
+    auth = AuthConfig.from_settings(settings)
     instance = settings.instance_id or (
         f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     )
@@ -121,18 +142,44 @@ def create_app(
         instance=instance,
         refresh_seconds=settings.presence_ttl_seconds / 3,
     )
+    chosen_access_store = access_store or make_access_store(settings)
+    access = AccessService(
+        chosen_access_store,
+        clock,
+        chosen_bus,
+        session_seconds=settings.session_days * 24 * 3600,
+    )
+    live = LiveAccess(access, chosen_bus, clock, recheck_seconds=settings.access_recheck_seconds)
     service = Service(
-        settings, chosen_store, chosen_bus, metrics, rooms, registry, tracker, instance
+        settings,
+        chosen_store,
+        chosen_bus,
+        metrics,
+        rooms,
+        registry,
+        tracker,
+        instance,
+        access=access,
+        auth=auth,
+        live=live,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            for part in (chosen_store, chosen_bus, registry):
+            for part in (chosen_store, chosen_access_store, chosen_bus, registry):
                 await part.open()
                 stack.push_async_callback(part.close)
+            secret = settings.secret_key.encode() if settings.secret_key else None
+            await access.start(secret)
+            if not auth.enabled:
+                log.warning(
+                    "COREPORT_INSECURE_NO_AUTH=1: authentication is OFF; every request acts "
+                    "as an administrator. Never expose this server to a network."
+                )
             await stack.enter_async_context(rooms)
             await stack.enter_async_context(tracker)
+            await stack.enter_async_context(live)
             if on_ready is not None:
                 on_ready()
             yield
@@ -143,11 +190,18 @@ def create_app(
         Route("/readyz", ops.readyz),
         Route("/metrics", ops.metrics),
         Route("/api/reports/{report_id}/presence", presence_api.presence),
+        *access_api.routes,
         WebSocketRoute("/ws/reports/{report_id}/comments", ws.comments_socket),
         WebSocketRoute("/ws/reports/{report_id}", ws.report_socket),
         Mount("/", app=Frontend(Path(__file__).parent / "static")),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    guard = Middleware(
+        AccessMiddleware,
+        access=access,
+        config=auth,
+        connects=AddressLimiter(settings.connects_per_minute, clock.now),
+    )
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
     app.state.service = service
     return app
 
