@@ -24,12 +24,14 @@ from coreport.access.service import AccessService
 from coreport.metrics import Metrics
 from coreport.ports import Bus, Clock, PresenceRegistry, Store
 from coreport.protocol import codes
+from coreport.runs.ports import RunStore
+from coreport.runs.service import RunService
 from coreport.settings import Settings
 from coreport.sync.clock import SystemClock
 from coreport.sync.presence import PresenceTracker
 from coreport.sync.rooms import RoomPolicy, Rooms
 from coreport.sync.session import Session
-from coreport.web import access_api, ops, presence_api, ws
+from coreport.web import access_api, ops, presence_api, runs_api, ws
 from coreport.web.auth import AccessMiddleware, AuthConfig
 from coreport.web.static import Frontend
 
@@ -51,6 +53,7 @@ class Service:
     access: AccessService
     auth: AuthConfig
     live: LiveAccess
+    runs: RunService
     sessions: set[Session] = field(default_factory=set)
     stopping: bool = False
 
@@ -77,6 +80,20 @@ def make_access_store(settings: Settings) -> AccessStore:
     from coreport.stores.sqlite_access import SQLiteAccessStore
 
     return SQLiteAccessStore(settings.data_dir / "coreport.sqlite3")
+
+
+def make_run_store(settings: Settings) -> RunStore:
+    # Its own connections: big history reads and ingest batches must not queue in front
+    # of the document appends live editors wait on.
+    if settings.database_url:
+        from coreport.stores.postgres_runs import PostgresRunStore
+
+        return PostgresRunStore(
+            settings.database_url, max_size=max(2, settings.database_pool_max // 2)
+        )
+    from coreport.stores.sqlite_runs import SQLiteRunStore
+
+    return SQLiteRunStore(settings.data_dir / "coreport.sqlite3")
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -118,6 +135,7 @@ def create_app(
     presence: PresenceRegistry | None = None,
     clock: Clock | None = None,
     access_store: AccessStore | None = None,
+    run_store: RunStore | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> Starlette:
     """Build the ASGI app. ``store`` and ``bus`` default to what the settings name; tests
@@ -150,6 +168,7 @@ def create_app(
         session_seconds=settings.session_days * 24 * 3600,
     )
     live = LiveAccess(access, chosen_bus, clock, recheck_seconds=settings.access_recheck_seconds)
+    chosen_run_store = run_store or make_run_store(settings)
     service = Service(
         settings,
         chosen_store,
@@ -162,12 +181,13 @@ def create_app(
         access=access,
         auth=auth,
         live=live,
+        runs=RunService(chosen_run_store, chosen_bus, clock),
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            for part in (chosen_store, chosen_access_store, chosen_bus, registry):
+            for part in (chosen_store, chosen_access_store, chosen_run_store, chosen_bus, registry):
                 await part.open()
                 stack.push_async_callback(part.close)
             secret = settings.secret_key.encode() if settings.secret_key else None
@@ -191,6 +211,7 @@ def create_app(
         Route("/metrics", ops.metrics),
         Route("/api/reports/{report_id}/presence", presence_api.presence),
         *access_api.routes,
+        *runs_api.routes,
         WebSocketRoute("/ws/reports/{report_id}/comments", ws.comments_socket),
         WebSocketRoute("/ws/reports/{report_id}", ws.report_socket),
         Mount("/", app=Frontend(Path(__file__).parent / "static")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -30,7 +30,15 @@ class Frontend:
             return
         if self._files is None:
             self._files = StaticFiles(directory=self._directory, html=True)
-        path = scope["path"]
+        path: str = scope["path"]
+        if path.startswith("/api/"):
+            await JSONResponse({"error": f"no such endpoint: {path}"}, 404)(scope, receive, send)
+            return
         if path != "/" and not (self._directory / path.lstrip("/")).is_file():
+            if "." in path.rsplit("/", 1)[-1]:
+                # A missing file (a stale page asking for an old asset) is a 404, not
+                # index.html served as JavaScript.
+                await PlainTextResponse("not found", 404)(scope, receive, send)
+                return
             scope = {**scope, "path": "/"}
         await self._files(scope, receive, send)
