@@ -1,0 +1,572 @@
+"""The benchmark: coreport and the reference server side by side, one table.
+
+    .venv/bin/python -m tests.bench.run [--quick] [--repeat N] [--scenarios S1,S2,S4,S5]
+
+Each server is started fresh for every scenario and repetition (coreport with its
+durable-before-relay persistence, which is always on; the reference in memory, as it runs
+by default), one at a time on this machine, and driven by the same Node load generator
+(``loadgen.mjs``). Figures are medians over the repetitions; a scenario that fails for a
+server shows the failure instead of a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in {None, ""}:  # run as a script: make ``tests.support`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.support.server import ServerProcess
+
+BENCH_DIR = Path(__file__).resolve().parent
+LOADGEN = BENCH_DIR / "loadgen.mjs"
+REFERENCE_SCRIPT = BENCH_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
+REFERENCE = "reference"
+
+# Scenario parameters handed to the load generator (see loadgen.mjs for their meaning).
+FULL: dict[str, dict[str, Any]] = {
+    "S1": {"clients": 50, "writers": 5, "rate": 20, "warmup": 2, "duration": 10},
+    "S2": {
+        "clients": 20,
+        "writers": 5,
+        "warmup": 1,
+        "duration": 5,
+        "steps": [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 12000, 16000],
+        "p99Limit": 100,
+    },
+    "S3": {"docs": 200, "clients": 3, "rate": 2, "warmup": 2, "duration": 10},
+    "S4": {"docs": 1000, "settle": 3},
+    "S5": {"edits": 20000, "syncs": 5},
+}
+QUICK: dict[str, dict[str, Any]] = {
+    "S1": {**FULL["S1"], "warmup": 0.5, "duration": 2},
+    "S2": {**FULL["S2"], "warmup": 0.5, "duration": 1.5, "steps": [500, 2000, 8000]},
+    "S3": {**FULL["S3"], "docs": 50, "warmup": 0.5, "duration": 2},
+    "S4": {"docs": 200, "settle": 1},
+    "S5": {"edits": 2000, "syncs": 3},
+}
+DEFAULT_SCENARIOS = ("S1", "S2", "S4", "S5")
+# Other work the machine may be doing when a run starts, in CPUs (see wait_for_quiet).
+QUIET_CPUS = 0.3
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    digits: int = 1
+
+
+FIGURES: dict[str, tuple[Figure, ...]] = {
+    "S1": (
+        Figure("p50_ms", "fan-out latency p50 (ms)", 2),
+        Figure("p99_ms", "fan-out latency p99 (ms)", 2),
+        Figure("server_cpu_pct", "server CPU (% of one core)"),
+    ),
+    "S2": (Figure("sustained_updates_per_s", "sustained updates/s, p99 <= 100 ms, no loss", 0),),
+    "S3": (
+        Figure("server_cpu_pct", "server CPU (% of one core)"),
+        Figure("p99_ms", "latency p99 (ms)", 2),
+    ),
+    "S4": (Figure("kib_per_doc", "memory per open document (KiB)"),),
+    "S5": (
+        Figure("sync_ms", "new client sync time (ms)", 1),
+        Figure("build_s", "time to ingest and relay the edits (s)", 2),
+    ),
+}
+
+
+def describe(scenario: str, params: dict[str, Any]) -> str:
+    p = params
+    if scenario == "S1":
+        return (
+            f"S1 fan-out: 1 doc x {p['clients']} clients, {p['writers']} writers x "
+            f"{p['rate']} updates/s, {p['duration']} s measured"
+        )
+    if scenario == "S2":
+        steps = ", ".join(str(s) for s in p["steps"])
+        return (
+            f"S2 saturation: 1 doc x {p['clients']} clients ({p['writers']} writers), steps "
+            f"{steps} updates/s of {p['duration']} s each; a failed step is tried once more"
+        )
+    if scenario == "S3":
+        return (
+            f"S3 many docs: {p['docs']} docs x {p['clients']} clients, {p['rate']} updates/s each"
+        )
+    if scenario == "S4":
+        return f"S4 memory: {p['docs']} docs of ~1 KB, one client each"
+    return f"S5 sync: a doc built from {p['edits']:,} edits, median of {p['syncs']} new clients"
+
+
+# -- servers -----------------------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    """A started server: where its rooms are, which processes to measure, how to stop it."""
+
+    url_template: str  # with ``{room}``
+    pids: list[int]
+    command: str
+    stop: Callable[[], None]
+    alive: Callable[[], bool]
+
+
+# The reference has no sign-in and no rate limits; coreport runs without them too, so both
+# are measured on the same work (durable-before-relay persistence stays on: it cannot be
+# turned off). The per-socket message rate and per-address connect limits would otherwise
+# close the load generator's sockets, which all come from 127.0.0.1.
+COREPORT_ENV = {
+    "COREPORT_INSECURE_NO_AUTH": "1",
+    "COREPORT_MESSAGES_PER_SECOND": "1000000000",
+    "COREPORT_MESSAGE_BURST": "1000000000",
+    "COREPORT_CONNECTS_PER_MINUTE": "1000000000",
+}
+
+
+def start_coreport(workdir: Path) -> Running:
+    process = ServerProcess(workdir / "data", env=COREPORT_ENV).start()
+    popen = process._process
+    assert popen is not None
+    env = " ".join(f"{k}={v}" for k, v in COREPORT_ENV.items())
+    command = (
+        f"{env} {Path(sys.executable).name} -m coreport serve --host 127.0.0.1 --port 0 "
+        "--data-dir DIR  (embedded default: SQLite, in-process bus)"
+    )
+
+    def stop() -> None:
+        process.stop()
+        # ServerProcess leaves its output pipe to the garbage collector (a ResourceWarning
+        # under pytest): wait for its reader thread to reach the end, then close the pipe.
+        for thread in threading.enumerate():
+            if thread.name == f"coreport-out-{popen.pid}":
+                thread.join(10)
+        if popen.stdout is not None:
+            popen.stdout.close()
+
+    return Running(
+        url_template=process.ws_base + "/{room}",
+        pids=[process.pid],
+        command=command,
+        stop=stop,
+        alive=lambda: popen.poll() is None,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_reference(workdir: Path, timeout: float = 20.0) -> Running:
+    if not REFERENCE_SCRIPT.exists():
+        raise RuntimeError(f"{REFERENCE_SCRIPT} is missing: run `npm ci` in {BENCH_DIR}")
+    port = _free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
+    env.pop("YPERSISTENCE", None)  # in memory, as the reference runs by default
+    process = subprocess.Popen(
+        ["node", str(REFERENCE_SCRIPT)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=workdir,
+    )
+    ready = threading.Event()
+    output: list[str] = []
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line.rstrip("\n"))
+            if "running at" in line:
+                ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=drain, daemon=True, name=f"reference-out-{process.pid}")
+    reader.start()
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        reader.join(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+    if not ready.wait(timeout) or process.poll() is not None:
+        stop()
+        raise RuntimeError("reference server did not start:\n" + "\n".join(output[-20:]))
+    return Running(
+        url_template=f"ws://127.0.0.1:{port}/{{room}}",
+        pids=[process.pid],
+        command="HOST=127.0.0.1 PORT=PORT node tests/bench/"
+        + str(REFERENCE_SCRIPT.relative_to(BENCH_DIR)),
+        stop=stop,
+        alive=lambda: process.poll() is None,
+    )
+
+
+def busy_cores(seconds: float = 1.0) -> float:
+    """How many CPUs' worth of work the whole machine did over the next ``seconds``."""
+
+    def busy() -> float:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+    start, started = busy(), time.perf_counter()
+    time.sleep(seconds)
+    return (busy() - start) / (time.perf_counter() - started)
+
+
+def wait_for_quiet(max_wait: float, threshold: float) -> float:
+    """Before a run (no server up), wait up to ``max_wait`` s for other work on this shared
+    machine to drop to ``threshold`` CPUs; returns the last reading."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        other = busy_cores()
+        if other <= threshold or time.monotonic() >= deadline:
+            return other
+
+
+SERVERS: dict[str, Callable[[Path], Running]] = {
+    "coreport": start_coreport,
+    REFERENCE: start_reference,
+}
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One run of one scenario against one server."""
+
+    ok: bool
+    figures: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+    # CPUs' worth of other work on the machine just before the server started.
+    busy_before: float = 0.0
+
+
+def loadgen_command(
+    scenario: str, running: Running, prefix: str, params: dict[str, Any]
+) -> list[str]:
+    command = ["node", str(LOADGEN), "--scenario", scenario, "--prefix", prefix]
+    command += ["--url", running.url_template]
+    for pid in running.pids:
+        command += ["--pid", str(pid)]
+    return [*command, "--params", json.dumps(params, separators=(",", ":"))]
+
+
+def run_once(
+    server: str, scenario: str, params: dict[str, Any], prefix: str, timeout: float
+) -> tuple[Outcome, list[str]]:
+    """Start ``server`` fresh, run one scenario against it, stop it."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{server}-") as tmp:
+        try:
+            running = SERVERS[server](Path(tmp))
+        except Exception as exc:
+            return Outcome(ok=False, error=f"server did not start: {exc}".splitlines()[0]), []
+        command = loadgen_command(scenario, running, prefix, params)
+        try:
+            outcome = _drive(command, timeout)
+            if not running.alive():
+                outcome = Outcome(ok=False, error="the server process exited during the run")
+        finally:
+            running.stop()
+        return outcome, [running.command, _shown(command, running)]
+
+
+def _shown(command: list[str], running: Running) -> str:
+    """The load generator's command as one would type it from the repository root."""
+    port = running.url_template.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
+    pids = {str(p) for p in running.pids}
+    shown = [
+        "tests/bench/loadgen.mjs"
+        if part == str(LOADGEN)
+        else "PID"
+        if part in pids
+        else part.replace(f":{port}/", ":PORT/")
+        for part in command
+    ]
+    return shlex.join(shown)
+
+
+def _drive(command: list[str], timeout: float) -> Outcome:
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=BENCH_DIR, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return Outcome(ok=False, error=f"load generator timed out after {timeout:.0f} s")
+    result: dict[str, Any] | None = None
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("type") == "result":
+                result = record
+    if result is None:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return Outcome(ok=False, error=f"load generator exited {done.returncode}: {tail}")
+    return Outcome(
+        ok=bool(result.get("ok")),
+        figures=result.get("figures", {}),
+        details=result.get("details", {}),
+        error=str(result.get("error") or ""),
+        seconds=float(result.get("seconds", 0.0)),
+    )
+
+
+@dataclass
+class Report:
+    scenarios: list[str]
+    servers: list[str]
+    params: dict[str, dict[str, Any]]
+    repeat: int
+    outcomes: dict[tuple[str, str], list[Outcome]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    seconds: float = 0.0
+
+
+def run_benchmark(
+    scenarios: Sequence[str],
+    *,
+    params: dict[str, dict[str, Any]],
+    repeat: int,
+    servers: Sequence[str] = ("coreport", REFERENCE),
+    progress: Callable[[str], None] | None = None,
+    quiet_wait: float = 0.0,
+) -> Report:
+    """Run every scenario ``repeat`` times against every server, one at a time."""
+    report = Report(list(scenarios), list(servers), params, repeat)
+    report.load_before = os.getloadavg()
+    started = time.perf_counter()
+    run_id = f"{int(time.time()):x}"
+    for rep in range(repeat):
+        for scenario in scenarios:
+            # Alternate the order, so neither server always runs on a machine the other warmed.
+            order = list(servers) if rep % 2 == 0 else list(reversed(servers))
+            for server in order:
+                timeout = 900.0 if scenario == "S2" else 300.0
+                prefix = f"b{run_id}-{rep}-{server[:4]}"
+                busy = wait_for_quiet(quiet_wait, QUIET_CPUS) if quiet_wait > 0 else 0.0
+                outcome, commands = run_once(server, scenario, params[scenario], prefix, timeout)
+                outcome.busy_before = busy
+                report.outcomes.setdefault((scenario, server), []).append(outcome)
+                if commands:
+                    report.commands.setdefault(server, commands[:1])
+                    report.commands.setdefault(f"{scenario} load", [commands[1]])
+                if progress is not None:
+                    shown = outcome.figures if outcome.ok else f"FAILED: {outcome.error}"
+                    progress(f"[{rep + 1}/{repeat}] {scenario} {server}: {shown}")
+    report.load_after = os.getloadavg()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# -- the table ---------------------------------------------------------------------------
+
+
+def _median(outcomes: list[Outcome], key: str) -> float | None:
+    values = [o.figures.get(key) for o in outcomes]
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return statistics.median(numbers) if numbers and len(numbers) == len(values) else None
+
+
+def cell(report: Report, scenario: str, server: str, figure: Figure) -> tuple[str, float | None]:
+    outcomes = report.outcomes.get((scenario, server), [])
+    if not outcomes:
+        return "not run", None
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        return f"FAILED {len(failed)}/{len(outcomes)}: {failed[0].error[:60]}", None
+    value = _median(outcomes, figure.key)
+    if value is None:
+        return "no figure", None
+    text = f"{value:,.{figure.digits}f}"
+    if scenario == "S2" and any(o.figures.get("generator_limited") for o in outcomes):
+        text = f">= {text} (*)"
+    elif scenario == "S2" and any(o.figures.get("all_held") for o in outcomes):
+        text = f">= {text} (all steps held)"
+    return text, value
+
+
+def format_table(report: Report) -> str:
+    others = [s for s in report.servers if s != REFERENCE]
+    header = ["scenario", "figure", *report.servers]
+    if REFERENCE in report.servers:
+        header += [f"{s}/{REFERENCE}" for s in others]
+    rows: list[list[str]] = []
+    for scenario in report.scenarios:
+        for figure in FIGURES[scenario]:
+            row = [scenario, figure.label]
+            values: dict[str, float | None] = {}
+            for server in report.servers:
+                text, values[server] = cell(report, scenario, server, figure)
+                row.append(text)
+            if REFERENCE in report.servers:
+                ref = values[REFERENCE]
+                for server in others:
+                    mine = values[server]
+                    if mine is None or ref is None or ref == 0:
+                        row.append("-")
+                    else:
+                        row.append(f"{mine / ref:.2f}x")
+            rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def notes(report: Report) -> list[str]:
+    out: list[str] = []
+    for (scenario, server), outcomes in report.outcomes.items():
+        for i, o in enumerate(outcomes):
+            run = f"{scenario} {server} run {i + 1}"
+            if o.busy_before > QUIET_CPUS:
+                out.append(f"{run}: started while other work used {o.busy_before:.1f} CPUs")
+            if not o.ok:
+                out.append(f"{run} failed: {o.error}")
+                continue
+            if scenario == "S2":
+                out.append(f"{run} stopped at {o.figures.get('stopped_by')}")
+                if o.figures.get("generator_limited"):
+                    out.append("  (*) the load generator was short of CPU or time: a lower bound")
+            limits = o.details.get("generator_limits")
+            if limits:
+                out.append(f"{run}: the load generator was limited ({', '.join(limits)})")
+            steps = o.details.get("steps") or [o.details]
+            duplicates = sum(int(step.get("duplicates") or 0) for step in steps)
+            if duplicates:
+                out.append(f"{run}: {duplicates} updates were delivered twice to the same client")
+            other = o.details.get("other_cpu_pct")
+            if isinstance(other, int | float) and other > 20:
+                out.append(f"{run}: other processes used {other:.0f}% of a core meanwhile")
+    return out
+
+
+def machine() -> list[str]:
+    model = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    versions = []
+    for package in ("@y/websocket-server", "yjs", "ws"):
+        manifest = BENCH_DIR / "node_modules" / package / "package.json"
+        if manifest.exists():
+            versions.append(f"{package} {json.loads(manifest.read_text())['version']}")
+    from importlib.metadata import version
+
+    return [
+        f"machine: {os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}",
+        f"python {platform.python_version()}, coreport {version('coreport')}, "
+        f"pycrdt {version('pycrdt')}, uvicorn {version('uvicorn')}; "
+        f"node {node.stdout.strip()}, " + ", ".join(versions),
+    ]
+
+
+def render(report: Report) -> str:
+    lines = [format_table(report), ""]
+    lines += machine()
+    before = " ".join(f"{x:.2f}" for x in report.load_before)
+    after = " ".join(f"{x:.2f}" for x in report.load_after)
+    lines.append(f"load average before {before}, after {after}; took {report.seconds:.0f} s")
+    lines.append(f"figures are medians of {report.repeat} run(s); each run starts a fresh server")
+    lines.append("")
+    lines += [describe(s, report.params[s]) for s in report.scenarios]
+    lines.append("")
+    lines.append("commands:")
+    for name, commands in report.commands.items():
+        lines += [f"  {name}: {c}" for c in commands]
+    extra = notes(report)
+    if extra:
+        lines += ["", "notes:", *(f"  {n}" for n in extra)]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke check")
+    parser.add_argument(
+        "--repeat", type=int, help="repetitions (median); default 3, or 1 with --quick"
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(DEFAULT_SCENARIOS),
+        help="comma-separated, from S1,S2,S3,S4,S5 (default %(default)s)",
+    )
+    parser.add_argument("--servers", default=f"coreport,{REFERENCE}", help="default %(default)s")
+    parser.add_argument("--json", type=Path, help="also write every raw result to this file")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        help=f"before each run, wait up to this many seconds for other work on the machine to "
+        f"drop below {QUIET_CPUS} CPUs (default 120, or 0 with --quick)",
+    )
+    args = parser.parse_args(argv)
+
+    scenarios = [s.strip().upper() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in scenarios if s not in FIGURES]
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown += [s for s in servers if s not in SERVERS]
+    if unknown:
+        parser.error(f"unknown: {', '.join(unknown)}")
+    repeat = args.repeat or (1 if args.quick else 3)
+    params = QUICK if args.quick else FULL
+    report = run_benchmark(
+        scenarios,
+        params=params,
+        repeat=repeat,
+        servers=servers,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+        quiet_wait=args.quiet_wait if args.quiet_wait is not None else (0 if args.quick else 120),
+    )
+    print(render(report))
+    if args.json:
+        raw = {
+            f"{scenario} {server}": [o.__dict__ for o in outcomes]
+            for (scenario, server), outcomes in report.outcomes.items()
+        }
+        args.json.write_text(json.dumps({"params": params, "results": raw}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
