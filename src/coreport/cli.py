@@ -205,7 +205,10 @@ def _serve(args: argparse.Namespace) -> int:
     )
     # Bind first so the printed URL carries the real port, also for --port 0.
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when the
+    # listening socket names its protocol. Without it Nagle's algorithm and delayed ACKs
+    # hold small relays back for tens of milliseconds.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((settings.host, settings.port))

@@ -141,16 +141,19 @@ class Room:
 
     def apply_stored(self, state: StoredState) -> bytes | None:
         """Apply what the store returned; returns the merged update that was new, if any."""
-        payloads = ([state.snapshot] if state.snapshot is not None else []) + [
-            u.data for u in state.updates
+        # A catch-up read queued behind our own commits returns rows this room already
+        # applied and relayed; only what it has not seen is new.
+        snapshot = state.snapshot if state.snapshot_seq > self.known_seq else None
+        payloads = ([snapshot] if snapshot is not None else []) + [
+            u.data for u in state.updates if u.seq > self.known_seq and u.seq not in self._ahead
         ]
-        if not payloads:
-            return None
-        merged = payloads[0] if len(payloads) == 1 else merge_updates(*payloads)
-        self.doc.apply_update(merged)
-        self.size_bytes += len(merged)
         if state.snapshot is not None:
             self.snapshot_seq = max(self.snapshot_seq, state.snapshot_seq)
+        merged = None
+        if payloads:
+            merged = payloads[0] if len(payloads) == 1 else merge_updates(*payloads)
+            self.doc.apply_update(merged)
+            self.size_bytes += len(merged)
         if state.last_seq > self.known_seq:
             self.known_seq = state.last_seq
             self._ahead = {s for s in self._ahead if s > self.known_seq}
