@@ -403,11 +403,14 @@ class Room:
         return list(self._awareness.values())
 
     def _broadcast(self, data: bytes, exclude: Peer | None, count: bool = True) -> None:
+        # One encoded message object is queued for every recipient.
+        sent = 0
         for peer in self.peers:
             if peer is not exclude:
                 peer.send(data)
-                if count:
-                    self._metrics.updates_out.inc()
+                sent += 1
+        if count and sent:
+            self._metrics.updates_out.inc(sent)
 
     # -- other instances ---------------------------------------------------------------
 

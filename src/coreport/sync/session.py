@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from pycrdt import write_message
+from pycrdt import merge_updates, write_message
 
 from coreport.metrics import Metrics
 from coreport.protocol import codes, messages
@@ -26,6 +26,7 @@ from coreport.protocol.messages import (
     MessageType,
     ProtocolError,
     SyncStep2,
+    SyncType,
     SyncUpdate,
     parse_message,
 )
@@ -33,6 +34,8 @@ from coreport.sync.presence import PresenceTracker
 from coreport.sync.room import Room
 
 log = logging.getLogger(__name__)
+
+_UPDATE_PREFIX = bytes((MessageType.SYNC, SyncType.UPDATE))
 
 
 class Transport(Protocol):
@@ -231,14 +234,35 @@ class Session:
             self._closed.set()
             self._wakeup.set()
 
+    def _next_frame(self) -> bytes:
+        """The next message to send. When a client has fallen behind, the document
+        updates queued for it back to back are merged into one update: one frame, one
+        apply on the client, instead of one per update."""
+        data = self._outgoing.popleft()
+        self._buffered -= len(data)
+        if not (self._outgoing and data.startswith(_UPDATE_PREFIX)):
+            return data
+        run = [data]
+        while self._outgoing and self._outgoing[0].startswith(_UPDATE_PREFIX):
+            following = self._outgoing.popleft()
+            self._buffered -= len(following)
+            run.append(following)
+        if len(run) == 1:
+            return data
+        updates = []
+        for message in run:
+            parsed = parse_message(message)
+            assert isinstance(parsed, SyncUpdate)
+            updates.append(parsed.update)
+        return messages.sync_update(merge_updates(*updates))
+
     async def _write(self) -> None:
         try:
             while True:
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while self._outgoing and self._closing is None:
-                    data = self._outgoing.popleft()
-                    self._buffered -= len(data)
+                    data = self._next_frame()
                     await self._transport.send(data)
                     self._metrics.bytes_out.inc(len(data))
                 if self._closing is not None:

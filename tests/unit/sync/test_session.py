@@ -1,0 +1,90 @@
+"""Session send path: merging updates for a client that fell behind, and dropping a
+client that stopped reading."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pycrdt import Doc, Text
+
+from coreport.metrics import Metrics
+from coreport.protocol import codes, messages
+from coreport.protocol.messages import SyncUpdate, parse_message
+from coreport.sync.session import Session
+
+
+class HeldTransport:
+    """Each send waits until the test lets it through."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.open = asyncio.Event()
+        self.closed: tuple[int, str] | None = None
+        self.gone = asyncio.Event()
+        self.delivered = asyncio.Condition()
+
+    async def receive(self) -> bytes | None:
+        await self.gone.wait()
+        return None
+
+    async def send(self, data: bytes) -> None:
+        await self.open.wait()
+        async with self.delivered:
+            self.sent.append(data)
+            self.delivered.notify_all()
+
+    async def wait_for_frames(self, count: int) -> None:
+        async with self.delivered:
+            await asyncio.wait_for(self.delivered.wait_for(lambda: len(self.sent) >= count), 5)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+        self.gone.set()
+
+
+def updates(count: int) -> list[bytes]:
+    doc: Doc = Doc()
+    doc["t"] = text = Text()
+    out = []
+    for i in range(count):
+        before = doc.get_state()
+        text += f"<{i}>"
+        out.append(doc.get_update(before))
+    return out
+
+
+async def test_updates_queued_behind_a_slow_send_go_out_merged() -> None:
+    transport = HeldTransport()
+    session = Session(transport, Metrics(), label="t")
+    writer = asyncio.create_task(session._write())
+    parts = updates(20)
+    session.send(messages.sync_update(parts[0]))
+    await asyncio.sleep(0)  # the writer takes the first message and waits in send()
+    for part in parts[1:]:
+        session.send(messages.sync_update(part))
+    session.send(messages.query_awareness())
+    transport.open.set()
+    await transport.wait_for_frames(3)
+    first, merged, other = transport.sent
+    assert parse_message(first) == SyncUpdate(parts[0])
+    assert other == messages.query_awareness()
+    doc: Doc = Doc()
+    doc.apply_update(parts[0])
+    parsed = parse_message(merged)
+    assert isinstance(parsed, SyncUpdate)
+    doc.apply_update(parsed.update)
+    assert str(doc.get("t", type=Text)) == "".join(f"<{i}>" for i in range(20))
+    session.close(codes.NORMAL)
+    await writer
+
+
+async def test_a_client_that_stops_reading_is_dropped() -> None:
+    transport = HeldTransport()  # never opened: nothing is ever delivered
+    session = Session(transport, Metrics(), label="t", send_buffer_bytes=10_000)
+    writer = asyncio.create_task(session._write())
+    for part in updates(2000):
+        session.send(messages.sync_update(part))
+    transport.open.set()
+    await asyncio.wait_for(writer, 5)
+    assert transport.closed is not None
+    assert transport.closed[0] == codes.SLOW_CONSUMER.code
