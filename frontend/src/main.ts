@@ -5,12 +5,15 @@
 
 import './styles.css'
 
+import { notifyUnauthorized, onUnauthorized } from './api'
+import { currentAccount, identityFor, signOut, type Account } from './auth'
 import { loadIdentity } from './identity'
 import { RecentReports } from './recentReports'
 import { parseRoute } from './router'
 import { h } from './views/dom'
 import { renderHome } from './views/home'
 import { renderReportPage } from './views/reportPage'
+import { accountChip, renderSignIn } from './views/signIn'
 
 /** Where the report sockets live: same host, `ws(s)://host/ws/reports/{id}`. */
 function wsBase(): string {
@@ -23,20 +26,63 @@ function wsBase(): string {
 
 const root = document.getElementById('app')!
 const storage = window.localStorage
-const identity = loadIdentity(storage)
+const localIdentity = loadIdentity(storage)
 const recent = new RecentReports(storage)
 let leave: (() => void) | null = null
+let account: Account | null = null
 
 function show(): void {
   leave?.()
   leave = null
+  if (account === null) {
+    root.replaceChildren(h('p', { class: 'loading', role: 'status' }, 'Loading…'))
+    void currentAccount().then(
+      (found) => {
+        account = found
+        show()
+      },
+      (error: unknown) => {
+        root.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `The server did not answer: ${String(error)}`))
+      },
+    )
+    return
+  }
+  if (account.kind === 'signed-out') {
+    leave = renderSignIn(root, {
+      reason: signedOutReason ?? undefined,
+      onSignedIn: (found) => {
+        account = found
+        signedOutReason = null
+        show()
+      },
+    })
+    return
+  }
+  const identity = identityFor(account, localIdentity)
   const route = parseRoute(window.location.pathname)
   switch (route.name) {
     case 'home':
       leave = renderHome(root, { recent, navigate })
       break
     case 'report':
-      leave = renderReportPage(root, { reportId: route.reportId, wsBase: wsBase(), identity, recent, storage })
+      leave = renderReportPage(root, {
+        reportId: route.reportId,
+        wsBase: wsBase(),
+        identity,
+        recent,
+        storage,
+        onUnauthorized: notifyUnauthorized,
+        // Revoked because this browser signed out (in another tab) or its key was revoked:
+        // sign in again. Revoked for this report only: the page says so and stays.
+        onRevoked: () => {
+          void currentAccount().then(
+            (found) => {
+              if (found.kind === 'signed-out') notifyUnauthorized()
+            },
+            (error: unknown) => console.warn('coreport: could not check the session', error),
+          )
+        },
+      })
       break
     case 'not-found':
       document.title = 'Not found · coreport'
@@ -70,4 +116,33 @@ document.addEventListener('click', (event) => {
   if (link.pathname !== window.location.pathname) navigate(link.pathname)
 })
 window.addEventListener('popstate', show)
+
+/** Where a 401 or a 4401 close lands: the sign-in page, then back to the same path. */
+let signedOutReason: string | null = null
+onUnauthorized(() => {
+  if (account?.kind === 'signed-out') return
+  account = { kind: 'signed-out' }
+  signedOutReason = 'You are signed out (or your session ended). Sign in to continue.'
+  show()
+})
+
+/** The signed-in person in every top bar (not when the server runs without auth). */
+const addAccountChip = () => {
+  if (account?.kind !== 'user') return
+  const bar = root.querySelector('.topbar')
+  if (!bar || bar.querySelector('.account')) return
+  bar.append(
+    accountChip(account.user.name, () => {
+      void signOut().then(
+        () => {
+          account = { kind: 'signed-out' }
+          signedOutReason = 'You signed out.'
+          show()
+        },
+        (error: unknown) => window.alert(`Could not sign out: ${String(error)}`),
+      )
+    }),
+  )
+}
+new MutationObserver(addAccountChip).observe(root, { childList: true })
 show()

@@ -20,10 +20,19 @@ export interface SessionOptions {
   wsBase: string
   identity: Identity
   storage: Storage
+  /** The server closed a socket with 4401: nobody (or an expired session) is signed in. */
+  onUnauthorized?: () => void
+  /** The server closed a socket with 4410 (access revoked: signed out elsewhere, key revoked, removed). */
+  onRevoked?: () => void
 }
 
 /** The origin of title edits made in this tab (Yjs transaction origin). */
 export const LOCAL_TITLE_ORIGIN = Symbol('coreport.title')
+
+/** Close code: no or an invalid credential (protocol/close_codes.json). */
+const UNAUTHORIZED = 4401
+/** Close code: access revoked (protocol/close_codes.json). */
+const REVOKED = 4410
 
 export class ReportSession {
   readonly reportId: string
@@ -39,7 +48,12 @@ export class ReportSession {
   private readonly listeners = new Set<(view: ConnectionView) => void>()
   private readonly cleanups: Array<() => void> = []
 
-  constructor({ reportId, wsBase, identity, storage }: SessionOptions) {
+  private readonly onUnauthorized: (() => void) | undefined
+  private readonly onRevoked: (() => void) | undefined
+
+  constructor({ reportId, wsBase, identity, storage, onUnauthorized, onRevoked }: SessionOptions) {
+    this.onUnauthorized = onUnauthorized
+    this.onRevoked = onRevoked
     this.reportId = reportId
     this.pending = new PendingEdits(storage, reportId)
     // IndexedDB first: the stored copy loads while the socket connects, and
@@ -120,6 +134,9 @@ export class ReportSession {
     const onClose = (event: CloseEvent | null) => {
       // null: we closed it ourselves (offline, destroy): not the server's verdict.
       this.update({ lastClose: event ? describeClose(event.code, event.reason) : null })
+      // Later: the handler may tear this session down, which must not happen inside the provider.
+      if (event?.code === UNAUTHORIZED) queueMicrotask(() => this.onUnauthorized?.())
+      if (event?.code === REVOKED) queueMicrotask(() => this.onRevoked?.())
     }
     const onClosed = () => {
       // The provider stopped reconnecting (shouldReconnect said no); the comments

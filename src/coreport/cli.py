@@ -70,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     revoke.add_argument("--data-dir", type=Path, help="data directory of the embedded default")
     revoke.set_defaults(run=_keys_revoke)
 
+    # report create|export and demo: clients of a running server, defined with the SDK.
+    from coreport.client.commands import register as register_sdk_commands
+
+    register_sdk_commands(commands)
+
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

@@ -182,7 +182,7 @@ describe('report editor', { timeout: 240_000 }, () => {
     await page.keyboard.press('ArrowRight')
     assert.equal(await focused(), 'Redo')
     await page.keyboard.press('End')
-    assert.equal(await focused(), 'Divider')
+    assert.equal(await focused(), 'Comment on selection')
     await page.keyboard.press('Tab')
     assert.equal(await focused(), 'Report title')
 

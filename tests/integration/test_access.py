@@ -261,6 +261,10 @@ class RestCase:
     #: The least role that may call it; "user" for any signed-in person (not a link).
     needs: Role | str
     body: dict[str, Any] | None = None
+    #: Acts on a report of its own (registered for each caller, owned by "owner").
+    fresh: bool = False
+    #: Needs a signed-in person as well as the role (a share link is refused).
+    user_only: bool = False
 
 
 #: Adding a route to the matrix is one line.
@@ -276,7 +280,22 @@ REST_CASES = (
     RestCase("DELETE", "/api/reports/{r}/members/{spare}", Role.OWNER),
     RestCase("GET", "/api/reports/{r}/links", Role.OWNER),
     RestCase("POST", "/api/reports/{r}/links", Role.OWNER, {"role": "viewer"}),
-    RestCase("DELETE", "/api/reports/{r}", Role.OWNER),
+    RestCase("DELETE", "/api/reports/{r}", Role.OWNER, fresh=True),
+    RestCase("GET", "/api/reports/{r}/html", Role.VIEWER),
+    RestCase("POST", "/api/reports/{r}/clone", Role.VIEWER, user_only=True),
+    RestCase("GET", "/api/reports/{r}/versions", Role.VIEWER),
+    RestCase("POST", "/api/reports/{r}/versions", Role.EDITOR, {"name": "v"}),
+    RestCase("GET", "/api/reports/{r}/versions/none", Role.VIEWER),
+    RestCase("GET", "/api/reports/{r}/versions/none/diff", Role.VIEWER),
+    RestCase("POST", "/api/reports/{r}/versions/none/restore", Role.EDITOR),
+    RestCase("GET", "/api/reports/{r}/comments", Role.VIEWER),
+    RestCase("GET", "/api/reports/{r}/comments/none", Role.VIEWER),
+    RestCase("POST", "/api/reports/{r}/comments/none/replies", Role.COMMENTER, {"text": "hi"}),
+    RestCase("POST", "/api/reports/{r}/comments/none/resolve", Role.COMMENTER),
+    RestCase("POST", "/api/reports/{r}/comments/none/reopen", Role.COMMENTER),
+    RestCase("GET", "/api/reports", "user"),
+    RestCase("POST", "/api/reports", "user", {"title": "new"}),
+    RestCase("GET", "/api/runs/none/reports", "user"),
     RestCase("GET", "/api/session", "anyone"),  # answers "not signed in" (401) to strangers
     RestCase("GET", "/api/keys", "user"),
     RestCase("GET", "/api/users", "admin"),
@@ -294,6 +313,8 @@ def expected_rest(caller: Caller, case: RestCase) -> set[int] | None:
     if case.needs == "user":
         return {403} if caller.user is None else None
     assert isinstance(case.needs, Role)
+    if case.user_only and caller.user is None:
+        return {403}
     if caller.role is None or case.needs.rank > caller.role.rank:  # type: ignore[union-attr]
         return {403}
     return None
@@ -315,7 +336,13 @@ async def test_rest_access_matrix(instance: Instance) -> None:
     async with httpx.AsyncClient(base_url=instance.url) as client:
         for caller in world.callers:
             for case in REST_CASES:
-                path = case.path.format(r=REPORT, spare=world.spare.id)
+                report = REPORT
+                if case.fresh:
+                    report = f"{REPORT}-{checked}"
+                    owner = world.callers[0].user
+                    assert owner is not None
+                    await instance.access.register_report(report, owner)
+                path = case.path.format(r=report, spare=world.spare.id)
                 before = await store_snapshot(instance)
                 response = await client.request(
                     case.method, path, json=case.body, headers=bearer(caller.token)

@@ -7,12 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,9 +19,9 @@ from websockets.exceptions import ConnectionClosed
 
 from coreport.protocol import codes, messages
 from coreport.protocol.messages import AwarenessEntry
+from tests.support.cluster import cluster, until_ready
 from tests.support.postgres import scratch_database
 from tests.support.proxy import TcpProxy, url_via
-from tests.support.redis import admin_client, delete_keys
 from tests.support.server import ServerProcess
 from tests.support.services import REDIS_URL
 from tests.support.yclient import close_code, next_awareness, synced_doc, wait_until
@@ -35,52 +32,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 LOST_SERVER = (ConnectionClosed, OSError, TimeoutError, ExceptionGroup)
 
 
-@dataclass
-class Cluster:
-    servers: list[ServerProcess]
-    prefix: str
-
-    def ws(self, i: int) -> str:
-        return self.servers[i % len(self.servers)].ws_base
-
-
-@contextlib.asynccontextmanager
-async def cluster(
-    tmp_path: Path,
-    count: int,
-    *,
-    database_url: str | None = None,
-    redis_url: str = REDIS_URL,
-    env: dict[str, str] | None = None,
-) -> AsyncIterator[Cluster]:
-    redis = await admin_client(REDIS_URL)
-    prefix = f"coreport-test-{secrets.token_hex(4)}:"
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            if database_url is None:
-                database_url = await stack.enter_async_context(scratch_database())
-            servers = []
-            for i in range(count):
-                server = ServerProcess(
-                    tmp_path / f"instance{i}",
-                    env={
-                        "COREPORT_DATABASE_URL": database_url,
-                        "COREPORT_REDIS_URL": redis_url,
-                        "COREPORT_REDIS_PREFIX": prefix,
-                        "COREPORT_INSTANCE_ID": f"instance{i}",
-                        **(env or {}),
-                    },
-                )
-                # Start in a thread: proxies on this event loop must keep forwarding.
-                await asyncio.to_thread(server.start)
-                stack.callback(server.kill)
-                servers.append(server)
-            yield Cluster(servers, prefix)
-    finally:
-        await delete_keys(redis, prefix)
-        await redis.aclose()
-
-
 def text(doc: Doc) -> str:
     return str(doc.get("t", type=Text))
 
@@ -89,27 +40,6 @@ def append(doc: Doc, token: str) -> None:
     if "t" not in doc:
         doc["t"] = Text()
     doc.get("t", type=Text).insert(len(doc.get("t", type=Text)), token)
-
-
-def readiness(server: ServerProcess) -> str:
-    try:
-        with urllib.request.urlopen(server.url + "readyz", timeout=10) as response:
-            return str(json.loads(response.read())["status"])
-    except urllib.error.HTTPError as exc:
-        status = str(json.loads(exc.read())["status"])
-    if status != "not ready":
-        raise AssertionError(f"HTTP 503 with status {status!r}")
-    return status
-
-
-async def until_ready(server: ServerProcess, expected: str, seconds: float = 20.0) -> float:
-    """Ask another process for its readiness until it answers ``expected``; the elapsed time."""
-    started = time.monotonic()
-    for _ in range(int(seconds / 0.1)):
-        if await asyncio.to_thread(readiness, server) == expected:
-            return time.monotonic() - started
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{server.url} did not become {expected} within {seconds} s")
 
 
 def presence(server: ServerProcess, report_id: str) -> list[dict[str, object]]:

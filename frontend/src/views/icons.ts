@@ -2,6 +2,7 @@
 
 import {
   Bold,
+  ChartLine,
   Code,
   CodeXml,
   Copy,
@@ -15,6 +16,7 @@ import {
   List,
   ListOrdered,
   ListTodo,
+  MessageSquarePlus,
   Minus,
   Pilcrow,
   Redo2,
@@ -50,6 +52,8 @@ export const ICONS = {
   quote: TextQuote,
   undo: Undo2,
   close: X,
+  chart: ChartLine,
+  comment: MessageSquarePlus,
 } satisfies Record<string, IconNode>
 
 export type IconName = keyof typeof ICONS

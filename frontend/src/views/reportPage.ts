@@ -9,15 +9,20 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { TaskItem, TaskList } from '@tiptap/extension-list'
 import { Placeholder } from '@tiptap/extensions'
 import StarterKit from '@tiptap/starter-kit'
+import * as Y from 'yjs'
 
 import type { Identity } from '../identity'
 import type { RecentReports } from '../recentReports'
 import { LOCAL_TITLE_ORIGIN, ReportSession } from '../session'
+import { CommentHighlights } from '../comments/highlights'
+import { PanelGrid } from '../panels/panelGrid'
 import { bindTitle } from '../titleBinding'
+import { createCommentsSidebar, type CommentsSidebar } from './commentsSidebar'
 import { h } from './dom'
 import { icon } from './icons'
 import { createPresenceBar } from './presenceBar'
 import { createStatusBadge } from './statusBadge'
+import { openInsertGridDialog } from './insertGridForm'
 import { createToolbar } from './toolbar'
 
 export interface ReportPageDeps {
@@ -26,11 +31,20 @@ export interface ReportPageDeps {
   identity: Identity
   recent: RecentReports
   storage: Storage
+  onUnauthorized?: () => void
+  onRevoked?: () => void
 }
 
 export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () => void {
   const { reportId, identity, recent } = deps
-  const session = new ReportSession({ reportId, wsBase: deps.wsBase, identity, storage: deps.storage })
+  const session = new ReportSession({
+    reportId,
+    wsBase: deps.wsBase,
+    identity,
+    storage: deps.storage,
+    onUnauthorized: deps.onUnauthorized,
+    onRevoked: deps.onRevoked,
+  })
   recent.opened(reportId)
 
   const title = h('textarea', {
@@ -42,6 +56,7 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
   })
   const bodyHost = h('div', { class: 'report__body' })
 
+  let sidebar: CommentsSidebar | null = null
   const editor = new Editor({
     element: bodyHost,
     extensions: [
@@ -57,6 +72,8 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
       TaskItem.configure({ nested: true }),
       Placeholder.configure({ placeholder: 'Write your report…  (# for a heading, - for a list, [ ] for a checklist)' }),
       Collaboration.configure({ fragment: session.body }),
+      PanelGrid.configure({ doc: session.doc, commentOnPanel: (panelId) => sidebar?.startPanelThread(panelId) }),
+      CommentHighlights.configure({ commentsDoc: session.commentsDoc, activeThread: () => sidebar?.activeThread() ?? null }),
       CollaborationCaret.configure({
         provider: session.provider,
         user: { ...identity },
@@ -74,7 +91,18 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     },
   })
 
-  const toolbar = createToolbar(editor)
+  sidebar = createCommentsSidebar({
+    doc: session.commentsDoc,
+    editor,
+    me: identity,
+    nameOf: (userId) => peopleNames(session).get(userId) ?? 'Someone',
+    panelTitle: (panelId) => panelTitleOf(session, panelId),
+  })
+  const comments = sidebar
+  const toolbar = createToolbar(editor, [
+    { icon: 'chart', label: 'Insert panel grid', run: (e) => openInsertGridDialog(e, session.doc) },
+    { icon: 'comment', label: 'Comment on selection', run: () => comments.startThread() },
+  ])
   const status = createStatusBadge(session)
   const presence = createPresenceBar(session.provider.awareness, identity.id)
   const copyLink = h(
@@ -104,7 +132,7 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
       'main',
       { class: 'report', id: 'main' },
       h('div', { class: 'report__toolbar' }, toolbar.element),
-      h('article', { class: 'report__page' }, status.banner, title, bodyHost),
+      h('div', { class: 'report__columns' }, h('article', { class: 'report__page' }, status.banner, title, bodyHost), comments.element),
     ),
   )
 
@@ -139,12 +167,29 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     window.removeEventListener('resize', fitTitle)
     session.title.unobserve(onTitleChange)
     unbindTitle()
+    comments.destroy()
     toolbar.destroy()
     status.destroy()
     presence.destroy()
     editor.destroy()
     session.destroy()
   }
+}
+
+/** Names of everyone present, by user id (awareness `user` states). */
+function peopleNames(session: ReportSession): Map<string, string> {
+  const names = new Map<string, string>()
+  for (const state of session.provider.awareness.getStates().values()) {
+    const user = (state as { user?: { id?: unknown; name?: unknown } }).user
+    if (typeof user?.id === 'string' && typeof user.name === 'string') names.set(user.id, user.name)
+  }
+  return names
+}
+
+function panelTitleOf(session: ReportSession, panelId: string): string {
+  const panel = session.doc.getMap('panels').get(panelId)
+  const title = panel instanceof Y.Map ? panel.get('title') : undefined
+  return typeof title === 'string' && title ? title : 'Untitled panel'
 }
 
 /** Another person's caret: a coloured bar with their name above it. */

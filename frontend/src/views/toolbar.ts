@@ -9,7 +9,7 @@ import type { Editor } from '@tiptap/core'
 import { h } from './dom'
 import { icon, type IconName } from './icons'
 
-interface Action {
+export interface Action {
   icon: IconName
   label: string
   /** Shown in the tooltip and announced via aria-keyshortcuts. */
@@ -63,7 +63,7 @@ function isPlainText(editor: Editor): boolean {
   )
 }
 
-export function createToolbar(editor: Editor): { element: HTMLElement; destroy: () => void } {
+export function createToolbar(editor: Editor, extra: Action[] = []): { element: HTMLElement; destroy: () => void } {
   const refreshers: Array<() => void> = []
 
   const button = (action: Action) => {
@@ -96,7 +96,7 @@ export function createToolbar(editor: Editor): { element: HTMLElement; destroy: 
     active: (e) => e.isActive('link'),
   })
 
-  const groups = GROUPS.map((group, index) =>
+  const groups = [...GROUPS, ...(extra.length ? [extra] : [])].map((group, index) =>
     h('div', { class: 'toolbar__group', role: 'group' }, ...group.map(button), index === 2 ? linkButton : null),
   )
   const element = h(

@@ -108,9 +108,13 @@ HTTP_RULES: tuple[Rule, ...] = (
     rule("*", "/api/reports/{report_id}/links", Action.MANAGE),
     rule("*", "/api/reports/{report_id}/links/{rest}", Action.MANAGE),
     rule("GET,HEAD", "/api/reports/{report_id}/access", Action.VIEW),
+    rule("GET,HEAD", "/api/reports/{report_id}/comments", Action.VIEW),
+    rule("GET,HEAD", "/api/reports/{report_id}/comments/{rest}", Action.VIEW),
     rule("*", "/api/reports/{report_id}/comments", Action.COMMENT),
     rule("*", "/api/reports/{report_id}/comments/{rest}", Action.COMMENT),
     rule("DELETE", "/api/reports/{report_id}", Action.MANAGE),
+    # A copy belongs to whoever makes it: reading the original is enough.
+    rule("POST", "/api/reports/{report_id}/clone", Action.VIEW),
     # Fail closed: any other report route is a read or an edit.
     rule("GET,HEAD", "/api/reports/{report_id}", Action.VIEW),
     rule("GET,HEAD", "/api/reports/{report_id}/{rest}", Action.VIEW),

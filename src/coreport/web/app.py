@@ -24,6 +24,9 @@ from coreport.access.service import AccessService
 from coreport.metrics import Metrics
 from coreport.ports import Bus, Clock, PresenceRegistry, Store
 from coreport.protocol import codes
+from coreport.reports.ports import ReportStore
+from coreport.reports.service import ReportService
+from coreport.reports.versions import EditActivity, ReportVersions
 from coreport.runs.ports import RunStore
 from coreport.runs.service import RunService
 from coreport.settings import Settings
@@ -31,7 +34,7 @@ from coreport.sync.clock import SystemClock
 from coreport.sync.presence import PresenceTracker
 from coreport.sync.rooms import RoomPolicy, Rooms
 from coreport.sync.session import Session
-from coreport.web import access_api, ops, presence_api, runs_api, ws
+from coreport.web import access_api, comments_api, ops, presence_api, reports_api, runs_api, ws
 from coreport.web.auth import AccessMiddleware, AuthConfig
 from coreport.web.static import Frontend
 
@@ -54,6 +57,7 @@ class Service:
     auth: AuthConfig
     live: LiveAccess
     runs: RunService
+    reports: ReportService
     sessions: set[Session] = field(default_factory=set)
     stopping: bool = False
 
@@ -96,6 +100,16 @@ def make_run_store(settings: Settings) -> RunStore:
     return SQLiteRunStore(settings.data_dir / "coreport.sqlite3")
 
 
+def make_report_store(settings: Settings) -> ReportStore:
+    if settings.database_url:
+        from coreport.stores.postgres_reports import PostgresReportStore
+
+        return PostgresReportStore(settings.database_url)
+    from coreport.stores.sqlite_reports import SQLiteReportStore
+
+    return SQLiteReportStore(settings.data_dir / "coreport.sqlite3")
+
+
 def make_bus(settings: Settings) -> Bus:
     if settings.redis_url:
         from coreport.buses.redis import RedisBus
@@ -136,6 +150,7 @@ def create_app(
     clock: Clock | None = None,
     access_store: AccessStore | None = None,
     run_store: RunStore | None = None,
+    report_store: ReportStore | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> Starlette:
     """Build the ASGI app. ``store`` and ``bus`` default to what the settings name; tests
@@ -150,8 +165,15 @@ def create_app(
     chosen_bus = bus or make_bus(settings)
     registry = presence or make_presence(settings)
     clock = clock or SystemClock()
+    # Automatic report versions follow the updates this instance commits.
+    activity = EditActivity(clock)
     rooms = Rooms(
-        chosen_store, chosen_bus, metrics, clock, instance=instance, policy=room_policy(settings)
+        activity.observe(chosen_store),
+        chosen_bus,
+        metrics,
+        clock,
+        instance=instance,
+        policy=room_policy(settings),
     )
     tracker = PresenceTracker(
         registry,
@@ -169,6 +191,9 @@ def create_app(
     )
     live = LiveAccess(access, chosen_bus, clock, recheck_seconds=settings.access_recheck_seconds)
     chosen_run_store = run_store or make_run_store(settings)
+    chosen_report_store = report_store or make_report_store(settings)
+    runs = RunService(chosen_run_store, chosen_bus, clock)
+    versions = ReportVersions(chosen_report_store, rooms, runs, clock, activity)
     service = Service(
         settings,
         chosen_store,
@@ -181,13 +206,22 @@ def create_app(
         access=access,
         auth=auth,
         live=live,
-        runs=RunService(chosen_run_store, chosen_bus, clock),
+        runs=runs,
+        reports=ReportService(chosen_report_store, rooms, access, versions, runs, clock),
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            for part in (chosen_store, chosen_access_store, chosen_run_store, chosen_bus, registry):
+            parts = (
+                chosen_store,
+                chosen_access_store,
+                chosen_run_store,
+                chosen_report_store,
+                chosen_bus,
+                registry,
+            )
+            for part in parts:
                 await part.open()
                 stack.push_async_callback(part.close)
             secret = settings.secret_key.encode() if settings.secret_key else None
@@ -198,6 +232,7 @@ def create_app(
                     "as an administrator. Never expose this server to a network."
                 )
             await stack.enter_async_context(rooms)
+            await stack.enter_async_context(versions)
             await stack.enter_async_context(tracker)
             await stack.enter_async_context(live)
             if on_ready is not None:
@@ -211,6 +246,8 @@ def create_app(
         Route("/metrics", ops.metrics),
         Route("/api/reports/{report_id}/presence", presence_api.presence),
         *access_api.routes,
+        *reports_api.routes,
+        *comments_api.routes,
         *runs_api.routes,
         WebSocketRoute("/ws/reports/{report_id}/comments", ws.comments_socket),
         WebSocketRoute("/ws/reports/{report_id}", ws.report_socket),

@@ -1,23 +1,32 @@
 // Starts a real `coreport serve` on a free port with its own data directory,
 // and stops it (and removes the directory) afterwards.
 
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
+const run = promisify(execFile)
+
+function withoutNoAuth(env) {
+  const copy = { ...env }
+  delete copy.COREPORT_INSECURE_NO_AUTH
+  return copy
+}
+
 const READY = /^coreport listening on (http:\/\/\S+?)\/?$/
 
 /**
- * @param {{ bin: string, startTimeoutMs?: number }} options
+ * @param {{ bin: string, startTimeoutMs?: number, auth?: boolean }} options
  * @returns {Promise<{ url: string, dataDir: string, output: () => string, stop: () => Promise<void> }>}
  */
-export async function startServer({ bin, startTimeoutMs = 30_000 }) {
+export async function startServer({ bin, startTimeoutMs = 30_000, auth = false }) {
   const dataDir = await mkdtemp(join(tmpdir(), 'coreport-e2e-'))
   const child = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    // The editor tests are not about sign-in: run without auth, as tests/support/server.py does.
-    env: { ...process.env, COREPORT_INSECURE_NO_AUTH: '1' },
+    // Most tests are not about sign-in: they run without auth, as tests/support/server.py does.
+    env: auth ? withoutNoAuth(process.env) : { ...process.env, COREPORT_INSECURE_NO_AUTH: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines = []
@@ -58,6 +67,11 @@ export async function startServer({ bin, startTimeoutMs = 30_000 }) {
   return {
     url,
     dataDir,
+    /** Create a user with the CLI against this server's data; returns their API key. */
+    async addUser(name) {
+      const { stdout } = await run(bin, ['users', 'add', name, '--data-dir', dataDir])
+      return stdout.trim().split('\n').pop().trim()
+    },
     output: () => lines.join('\n'),
     async stop() {
       process.off('exit', killOnExit)
