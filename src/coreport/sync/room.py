@@ -127,6 +127,8 @@ class Room:
         self.known_seq = 0
         self.snapshot_seq = 0
         self._ahead: set[int] = set()
+        # Updates from other instances that arrived before their predecessors.
+        self._early: dict[int, bytes] = {}
         self.gap_since: float | None = None
         self.dirty_since: float | None = None
         self.broken = False
@@ -180,10 +182,18 @@ class Room:
             self.dirty_since = self._clock.now()
 
     def _advance(self) -> None:
-        while self.known_seq + 1 in self._ahead:
-            self.known_seq += 1
-            self._ahead.discard(self.known_seq)
-        if not self._ahead:
+        while True:
+            following = self.known_seq + 1
+            if following in self._ahead:
+                self._ahead.discard(following)
+            elif following in self._early:
+                self._apply_in_order(self._early.pop(following))
+            else:
+                break
+            self.known_seq = following
+        for seq in [s for s in self._early if s <= self.known_seq]:
+            del self._early[seq]
+        if not self._ahead and not self._early:
             self.gap_since = None
 
     @property
@@ -457,20 +467,28 @@ class Room:
             self.gap_since = self._clock.now()
 
     def _apply_remote_update(self, envelope: Envelope) -> None:
-        if envelope.seq <= self.known_seq:
+        if envelope.seq <= self.known_seq or envelope.seq in self._ahead:
             return
+        if envelope.seq > self.known_seq + 1:
+            # Apply other instances' updates in store order only: one that overtook its
+            # predecessor on the bus waits for it (or for the catch-up that fills the gap).
+            self._early[envelope.seq] = envelope.payload
+            if self.gap_since is None:
+                self.gap_since = self._clock.now()
+            return
+        self._apply_in_order(envelope.payload)
+        self.saw_seq(envelope.seq)
+
+    def _apply_in_order(self, payload: bytes) -> None:
         try:
-            self.doc.apply_update(envelope.payload)
+            self.doc.apply_update(payload)
         except Exception as exc:
             # Another instance committed it, so the store has it; catching up will tell.
-            log.warning(
-                "update %d from the bus did not apply on %s: %s", envelope.seq, self.name, exc
-            )
+            log.warning("an update from the bus did not apply on %s: %s", self.name, exc)
             self.on_gap()
             return
-        self.size_bytes += len(envelope.payload)
-        self.saw_seq(envelope.seq)
-        self._broadcast(messages.sync_update(envelope.payload), exclude=None)
+        self.size_bytes += len(payload)
+        self._broadcast(messages.sync_update(payload), exclude=None)
 
     def _apply_remote_awareness(self, payload: bytes) -> None:
         try:
