@@ -452,3 +452,18 @@ async def test_catch_up_does_not_relay_what_was_already_relayed(
     assert room.apply_stored(stale) is None
     assert len(b.updates()) == relayed
     assert room.known_seq == 1
+
+
+async def test_updates_from_the_bus_are_applied_in_store_order(rooms: Rooms) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    room.join(a)
+    client: Doc = Doc()
+    first, second = text_update("1", client), text_update("2", client)
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 2, "other", second).encode())
+    assert a.updates() == []  # overtook its predecessor: held
+    assert room.gap_since is not None
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 1, "other", first).encode())
+    assert a.updates() == [first, second]
+    assert room.known_seq == 2
+    assert room.gap_since is None
