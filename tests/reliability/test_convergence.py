@@ -72,8 +72,7 @@ async def test_embedded_converges(seeds: list[int], embedded: list[str]) -> None
 # The test stays as written and runs with COREPORT_SCALED_CONVERGENCE=1 (and in the
 # soak); it is kept out of the default run only until that bug is fixed.
 @pytest.mark.skipif(
-    os.environ.get("COREPORT_SCALED_CONVERGENCE") != "1"
-    and os.environ.get("COREPORT_SOAK") != "1",
+    os.environ.get("COREPORT_SCALED_CONVERGENCE") != "1" and os.environ.get("COREPORT_SOAK") != "1",
     reason="known scaled-mode delivery bug; set COREPORT_SCALED_CONVERGENCE=1 to run",
 )
 @pytest.mark.postgres
