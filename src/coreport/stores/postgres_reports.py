@@ -5,15 +5,10 @@ registry row."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-import asyncpg
-
-from coreport.ports import StoreError
 from coreport.reports.ports import (
     NewVersion,
     ReportInfo,
@@ -23,15 +18,7 @@ from coreport.reports.ports import (
     VersionInfo,
     VersionKind,
 )
-from coreport.stores.migrations import apply_postgres
-
-_DRIVER_ERRORS = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-    TimeoutError,
-)
+from coreport.stores.postgres_pool import PooledStore
 
 _REPORT = """
 SELECT r.id, r.project, coalesce(t.title, '') AS title, r.created_by, r.created_at,
@@ -67,44 +54,13 @@ ON CONFLICT (report_id) DO UPDATE SET title = excluded.title, updated_at = exclu
 """
 
 
-class PostgresReportStore:
+class PostgresReportStore(PooledStore):
     """A :class:`~coreport.reports.ports.ReportStore` in the database named by ``dsn``."""
 
+    label = "PostgreSQL report store"
+
     def __init__(self, dsn: str, min_size: int = 1, max_size: int = 3) -> None:
-        self._dsn = dsn
-        self._min_size = min_size
-        self._max_size = max_size
-        self._pool: Any = None
-        self._lifecycle = asyncio.Lock()
-
-    async def open(self) -> None:
-        """Connect the pool and apply pending migrations. Idempotent."""
-        async with self._lifecycle:
-            if self._pool is not None:
-                return
-            try:
-                pool = await asyncpg.create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size
-                )
-            except Exception as exc:  # any failure to start the pool means: unusable
-                raise StoreError(
-                    f"PostgreSQL report store: cannot connect: {_describe(exc)}"
-                ) from exc
-            try:
-                with _wrapped("migrate the schema"):
-                    async with pool.acquire() as conn:
-                        await apply_postgres(conn)
-            except BaseException:
-                pool.terminate()
-                raise
-            self._pool = pool
-
-    async def close(self) -> None:
-        async with self._lifecycle:
-            pool, self._pool = self._pool, None
-            if pool is not None:
-                with _wrapped("close the pool"):
-                    await pool.close()
+        super().__init__(dsn, min_size, max_size)
 
     async def set_title(self, report_id: str, title: str, now: datetime) -> None:
         async with self._connection("record a report title") as conn:
@@ -213,14 +169,6 @@ class PostgresReportStore:
             for r in rows
         ]
 
-    @asynccontextmanager
-    async def _connection(self, what: str) -> AsyncIterator[Any]:
-        if self._pool is None:
-            raise StoreError(f"cannot {what}: the PostgreSQL report store is not open")
-        with _wrapped(what):
-            async with self._pool.acquire() as conn:
-                yield conn
-
 
 def _report(row: Any) -> ReportInfo:
     return ReportInfo(
@@ -246,16 +194,3 @@ def _version(row: Any) -> VersionInfo:
         bytes(row["state_vector"]),
         row["count"],
     )
-
-
-@contextmanager
-def _wrapped(what: str) -> Iterator[None]:
-    # The DSN stays out of messages: it may carry a password.
-    try:
-        yield
-    except _DRIVER_ERRORS as exc:
-        raise StoreError(f"PostgreSQL report store: cannot {what}: {_describe(exc)}") from exc
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

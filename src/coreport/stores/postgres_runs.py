@@ -10,17 +10,12 @@ and its log appends; history upserts are keyed by (run, metric, step).
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from coreport.ports import StoreError
 from coreport.runs.ports import (
     CodeRef,
     HistoryRow,
@@ -38,16 +33,8 @@ from coreport.runs.ports import (
     StoredLogLine,
 )
 from coreport.stores import postgres_run_data as data
-from coreport.stores.migrations import apply_postgres
+from coreport.stores.postgres_pool import PooledStore
 from coreport.stores.run_queries import postgres_run_query
-
-_DRIVER_ERRORS = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-    TimeoutError,
-)
 
 _RUN_COLUMNS = (
     "id, project, name, state, config::text, summary::text, tags, git_commit, repository, "
@@ -67,43 +54,13 @@ GROUP BY p.name ORDER BY p.name COLLATE "C"
 """
 
 
-class PostgresRunStore:
+class PostgresRunStore(PooledStore):
     """A :class:`~coreport.runs.ports.RunStore` in the PostgreSQL database named by ``dsn``."""
 
+    label = "PostgreSQL run store"
+
     def __init__(self, dsn: str, min_size: int = 1, max_size: int = 5) -> None:
-        self._dsn = dsn
-        self._min_size = min_size
-        self._max_size = max_size
-        self._pool: Any = None
-        self._lifecycle = asyncio.Lock()
-
-    async def open(self) -> None:
-        """Connect the pool and apply pending migrations. Idempotent."""
-        async with self._lifecycle:
-            if self._pool is not None:
-                return
-            try:
-                pool = await asyncpg.create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size
-                )
-            except Exception as exc:  # any failure to start the pool means: unusable
-                raise StoreError(f"PostgreSQL run store: cannot connect: {_describe(exc)}") from exc
-            try:
-                with _wrapped("migrate the schema"):
-                    async with pool.acquire() as conn:
-                        await apply_postgres(conn)
-            except BaseException:
-                pool.terminate()
-                raise
-            self._pool = pool
-
-    async def close(self) -> None:
-        """Close the pool once every call in progress has released its connection."""
-        async with self._lifecycle:
-            pool, self._pool = self._pool, None
-            if pool is not None:
-                with _wrapped("close the pool"):
-                    await pool.close()
+        super().__init__(dsn, min_size, max_size)
 
     async def ping(self) -> None:
         async with self._connection("ping") as conn:
@@ -235,15 +192,6 @@ class PostgresRunStore:
         async with self._connection("read media") as conn:
             return await data.get_media(conn, run_id, media_id)
 
-    @asynccontextmanager
-    async def _connection(self, what: str) -> AsyncIterator[Any]:
-        """A pooled connection; driver errors in the block become :class:`StoreError`."""
-        if self._pool is None:
-            raise StoreError(f"cannot {what}: the PostgreSQL run store is not open")
-        with _wrapped(what):
-            async with self._pool.acquire() as conn:
-                yield conn
-
 
 async def _get_run(conn: Any, run_id: str, *, lock: bool = False) -> Run:
     suffix = " FOR UPDATE" if lock else ""
@@ -270,16 +218,3 @@ def _run(row: Any) -> Run:
 
 def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
-
-
-@contextmanager
-def _wrapped(what: str) -> Iterator[None]:
-    # The DSN stays out of messages: it may carry a password.
-    try:
-        yield
-    except _DRIVER_ERRORS as exc:
-        raise StoreError(f"PostgreSQL run store: cannot {what}: {_describe(exc)}") from exc
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
