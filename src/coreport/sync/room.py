@@ -111,6 +111,9 @@ class Room:
         self._clock = clock
         self._on_broken = on_broken
         self.peers: dict[Peer, set[int]] = {}
+        # Peers not yet sent their first sync step 2: ``None`` until they ask for it (their
+        # step 1), then the document updates to send right after it. See ``_answer_step1``.
+        self._unsynced: dict[Peer, list[bytes] | None] = {}
         self._awareness: dict[int, AwarenessEntry] = {}
         self._remote_awareness: dict[int, _RemoteAwareness] = {}
         # Counters of updates handed to the committer and of those committed; the
@@ -213,6 +216,7 @@ class Room:
     def join(self, peer: Peer) -> None:
         """Start the sync handshake with a new client and show it who is here."""
         self.peers[peer] = set()
+        self._unsynced[peer] = None
         peer.send(messages.sync_step1(self.doc.get_state()))
         present = self._present_entries()
         if present:
@@ -221,6 +225,7 @@ class Room:
     def leave(self, peer: Peer) -> None:
         """Forget a client and tell everyone else its cursors are gone."""
         client_ids = self.peers.pop(peer, None)
+        self._unsynced.pop(peer, None)
         if not client_ids:
             return
         removals = []
@@ -248,11 +253,30 @@ class Room:
             log.debug("ignoring auth message from a client of %s", self.name)
 
     def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
+        """Send the client what it lacks, once that is durable.
+
+        Until a client has its first step 2 it gets no document updates: one relayed
+        before may build on content that only the step 2 brings, and a client that has
+        to hold such an update as pending can lose content when the step 2 fills the gap
+        (Yrs does; docs/reliability.md). Updates relayed before the step 1 are all in
+        the reply, which is computed now; those relayed while the reply waits for
+        durability are queued and sent right after it.
+        """
         try:
             reply = messages.sync_step2(self.doc.get_update(state_vector))
         except Exception as exc:
             raise ProtocolError(f"invalid state vector: {exc}", codes.INVALID_PAYLOAD) from exc
-        self._when_durable(lambda: peer.send(reply) if peer in self.peers else None)
+        if peer in self._unsynced and self._unsynced[peer] is None:
+            self._unsynced[peer] = []
+
+        def send() -> None:
+            if peer not in self.peers:
+                return
+            peer.send(reply)
+            for queued in self._unsynced.pop(peer, None) or ():
+                peer.send(queued)
+
+        self._when_durable(send)
 
     def _when_durable(
         self, action: Callable[[], None], on_broken: Callable[[], None] | None = None
@@ -362,11 +386,12 @@ class Room:
             return
         self._durable = mark
         self.size_bytes += len(update)
-        self.saw_seq(seq)
         self._broadcast(messages.sync_update(update), exclude=peer)
         self._publish(
             self.channel, Envelope(EnvelopeKind.UPDATE, seq, self._instance, update).encode()
         )
+        # Only now: remote updates that waited for this seq are relayed after it.
+        self.saw_seq(seq)
         if peer is not None and peer.wants_ack and peer in self.peers:
             peer.ack(seq)
         while self._held and self._held[0][0] <= self._durable:
@@ -403,7 +428,7 @@ class Room:
         return True
 
     def _share_awareness(self, entries: list[AwarenessEntry], exclude: Peer | None) -> None:
-        self._broadcast(messages.awareness(entries), exclude=exclude, count=False)
+        self._broadcast_awareness(entries, exclude=exclude)
         payload = messages.encode_awareness_payload(entries)
         self._publish(
             self.channel, Envelope(EnvelopeKind.AWARENESS, 0, self._instance, payload).encode()
@@ -412,15 +437,29 @@ class Room:
     def _present_entries(self) -> list[AwarenessEntry]:
         return list(self._awareness.values())
 
-    def _broadcast(self, data: bytes, exclude: Peer | None, count: bool = True) -> None:
+    def _broadcast(self, data: bytes, exclude: Peer | None) -> None:
+        """Relay a document update to every synced client but ``exclude``."""
         # One encoded message object is queued for every recipient.
         sent = 0
+        unsynced = self._unsynced
+        for peer in self.peers:
+            if peer is exclude:
+                continue
+            if unsynced and peer in unsynced:
+                waiting = unsynced[peer]
+                if waiting is not None:
+                    waiting.append(data)
+                continue
+            peer.send(data)
+            sent += 1
+        if sent:
+            self._metrics.updates_out.inc(sent)
+
+    def _broadcast_awareness(self, entries: list[AwarenessEntry], exclude: Peer | None) -> None:
+        data = messages.awareness(entries)
         for peer in self.peers:
             if peer is not exclude:
                 peer.send(data)
-                sent += 1
-        if count and sent:
-            self._metrics.updates_out.inc(sent)
 
     # -- other instances ---------------------------------------------------------------
 
@@ -506,7 +545,7 @@ class Room:
                 else:
                     self._remote_awareness[entry.client_id] = _RemoteAwareness(entry, now)
         if changed:
-            self._broadcast(messages.awareness(changed), exclude=None, count=False)
+            self._broadcast_awareness(changed, exclude=None)
 
     def expire_remote_awareness(self, older_than: float) -> None:
         """Drop cursors of clients on other instances that stopped renewing them (an
@@ -519,7 +558,7 @@ class Room:
             if entry is not None:
                 removals.append(AwarenessEntry(client_id, entry.clock + 1, "null"))
         if removals:
-            self._broadcast(messages.awareness(removals), exclude=None, count=False)
+            self._broadcast_awareness(removals, exclude=None)
 
     # -- failure -----------------------------------------------------------------------
 
@@ -536,4 +575,5 @@ class Room:
         for peer in list(self.peers):
             peer.close(codes.INTERNAL_ERROR, reason)
         self.peers.clear()
+        self._unsynced.clear()
         self._on_broken(self)

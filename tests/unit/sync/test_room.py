@@ -20,7 +20,7 @@ from coreport.protocol.messages import (
     SyncUpdate,
 )
 from coreport.sync.envelope import Envelope, EnvelopeKind
-from coreport.sync.room import RoomBroken
+from coreport.sync.room import Room, RoomBroken
 from coreport.sync.rooms import RoomPolicy, Rooms
 from tests.support.fakes import ManualClock, MemoryStore, RecordingBus, RecordingPeer
 
@@ -42,6 +42,15 @@ def text_of(*updates: bytes) -> str:
     for update in updates:
         doc.apply_update(update)
     return str(doc.get("t", type=Text))
+
+
+def synced(room: Room, peer: RecordingPeer) -> None:
+    """Join ``peer`` and complete its handshake as a real client does (its sync step 1
+    while nothing is being committed); forget what the room sent it so far."""
+    room.join(peer)
+    room.receive(peer, SyncStep1(Doc().get_state()))
+    assert peer.parsed()[-1] == SyncStep2(room.doc.get_update(Doc().get_state()))
+    peer.sent.clear()
 
 
 @pytest.fixture
@@ -78,8 +87,8 @@ async def test_join_starts_the_handshake(rooms: Rooms) -> None:
 async def test_update_is_relayed_only_after_it_is_stored(rooms: Rooms, store: MemoryStore) -> None:
     room = await rooms.acquire(DOC)
     a, b = RecordingPeer("a"), RecordingPeer("b")
-    room.join(a)
-    room.join(b)
+    synced(room, a)
+    synced(room, b)
     store.gate.clear()
     update = text_update("hello")
     room.receive(a, SyncUpdate(update))
@@ -95,7 +104,7 @@ async def test_update_is_relayed_only_after_it_is_stored(rooms: Rooms, store: Me
 async def test_committed_update_is_published_with_its_seq(rooms: Rooms, bus: RecordingBus) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     room.receive(a, SyncUpdate(text_update("x")))
     await rooms.committer.drained()
     await asyncio.wait_for(bus.published_event.wait(), 5)
@@ -108,7 +117,7 @@ async def test_committed_update_is_published_with_its_seq(rooms: Rooms, bus: Rec
 async def test_sync_step2_reply_waits_for_durability(rooms: Rooms, store: MemoryStore) -> None:
     room = await rooms.acquire(DOC)
     a, late = RecordingPeer("a"), RecordingPeer("late")
-    room.join(a)
+    synced(room, a)
     store.gate.clear()
     room.receive(a, SyncUpdate(text_update("pending")))
     room.join(late)
@@ -125,8 +134,8 @@ async def test_failed_write_is_not_relayed_and_closes_everyone(
 ) -> None:
     room = await rooms.acquire(DOC)
     a, b = RecordingPeer("a"), RecordingPeer("b")
-    room.join(a)
-    room.join(b)
+    synced(room, a)
+    synced(room, b)
     store.fail_appends = True
     room.receive(a, SyncUpdate(text_update("lost?")))
     await rooms.committer.drained()
@@ -145,7 +154,7 @@ async def test_failed_write_is_not_relayed_and_closes_everyone(
 async def test_invalid_update_is_refused_and_not_stored(rooms: Rooms, store: MemoryStore) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     with pytest.raises(ProtocolError) as caught:
         room.receive(a, SyncUpdate(b"\x01\x02\x03\xff\xff"))
     assert caught.value.close == codes.INVALID_PAYLOAD
@@ -156,7 +165,7 @@ async def test_invalid_update_is_refused_and_not_stored(rooms: Rooms, store: Mem
 async def test_invalid_state_vector_is_refused(rooms: Rooms) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     with pytest.raises(ProtocolError):
         room.receive(a, SyncStep1(b"\xff\xff\xff"))
 
@@ -166,8 +175,8 @@ async def test_empty_updates_are_neither_stored_nor_relayed(
 ) -> None:
     room = await rooms.acquire(DOC)
     a, b = RecordingPeer("a"), RecordingPeer("b")
-    room.join(a)
-    room.join(b)
+    synced(room, a)
+    synced(room, b)
     room.receive(a, SyncStep2(messages.EMPTY_UPDATE))
     await rooms.committer.drained()
     assert store.appends == 0
@@ -178,8 +187,8 @@ async def test_ack_after_durable_write(rooms: Rooms) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a", wants_ack=True)
     b = RecordingPeer("b")
-    room.join(a)
-    room.join(b)
+    synced(room, a)
+    synced(room, b)
     room.receive(a, SyncUpdate(text_update("one")))
     room.receive(a, SyncUpdate(text_update("two")))
     room.receive(b, SyncUpdate(text_update("three")))
@@ -193,8 +202,8 @@ async def test_awareness_is_relayed_shown_to_late_joiners_and_removed_on_leave(
 ) -> None:
     room = await rooms.acquire(DOC)
     a, b = RecordingPeer("a"), RecordingPeer("b")
-    room.join(a)
-    room.join(b)
+    synced(room, a)
+    synced(room, b)
     entry = AwarenessEntry(42, 1, '{"user":{"name":"Ada"}}')
     room.receive(a, AwarenessUpdate((entry,)))
     assert AwarenessUpdate((entry,)) in b.parsed()
@@ -251,7 +260,7 @@ async def test_idle_room_unloads_and_compacts(
 ) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     room.receive(a, SyncUpdate(text_update("keep me")))
     await rooms.committer.drained()
     room.leave(a)
@@ -270,7 +279,7 @@ async def test_idle_room_unloads_and_compacts(
 async def test_compaction_by_count(rooms: Rooms, store: MemoryStore) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     client: Doc = Doc()
     for word in ("a", "b", "c", "d"):
         room.receive(a, SyncUpdate(text_update(word, client)))
@@ -285,7 +294,7 @@ async def test_compaction_by_count(rooms: Rooms, store: MemoryStore) -> None:
 async def test_update_from_another_instance_is_relayed_locally(rooms: Rooms) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     update = text_update("remote")
     room.on_message(Envelope(EnvelopeKind.UPDATE, 1, "other", update).encode())
     assert a.updates() == [update]
@@ -300,7 +309,7 @@ async def test_gap_is_filled_from_the_store(
 ) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     missed = text_update("missed ")
     later = Doc()
     seen = text_update("seen", later)
@@ -317,7 +326,7 @@ async def test_gap_is_filled_from_the_store(
 async def test_remote_awareness_expires(rooms: Rooms, clock: ManualClock) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     payload = messages.encode_awareness_payload([AwarenessEntry(9, 1, '{"n":1}')])
     room.on_message(Envelope(EnvelopeKind.AWARENESS, 0, "other", payload).encode())
     assert AwarenessUpdate((AwarenessEntry(9, 1, '{"n":1}'),)) in a.parsed()
@@ -329,7 +338,7 @@ async def test_remote_awareness_expires(rooms: Rooms, clock: ManualClock) -> Non
 async def test_map_updates_merge(rooms: Rooms) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     doc: Doc = Doc()
     doc["m"] = m = Map()
     m["k"] = "v"
@@ -345,7 +354,7 @@ async def test_loading_asks_other_instances_for_awareness_and_answers_them(
     await asyncio.wait_for(bus.published_event.wait(), 5)
     assert Envelope.decode(bus.published[0][1]).kind is EnvelopeKind.QUERY_AWARENESS
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     entry = AwarenessEntry(5, 1, '{"user":{"name":"Ada"}}')
     room.receive(a, AwarenessUpdate((entry,)))
     bus.published.clear()
@@ -363,8 +372,8 @@ async def test_echoed_and_duplicate_updates_are_not_stored_again(
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a", wants_ack=True)
     b = RecordingPeer("b")
-    room.join(a)
-    room.join(b)
+    synced(room, a)
+    synced(room, b)
     update = text_update("once")
     room.receive(a, SyncUpdate(update))
     await rooms.committer.drained()
@@ -380,7 +389,7 @@ async def test_echoed_and_duplicate_updates_are_not_stored_again(
 async def test_only_the_new_part_of_an_update_is_stored(rooms: Rooms, store: MemoryStore) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     client: Doc = Doc()
     first = text_update("old", client)
     room.receive(a, SyncUpdate(first))
@@ -398,7 +407,7 @@ async def test_server_edit_is_stored_relayed_and_waited_for(
 ) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
 
     def add_title(doc: Doc) -> str:
         doc["title"] = Text("Weekly results")
@@ -427,7 +436,7 @@ async def test_server_edit_fails_loudly_when_the_store_does(
 async def test_read_waits_for_pending_writes(rooms: Rooms, store: MemoryStore) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     store.gate.clear()
     room.receive(a, SyncUpdate(text_update("pending")))
     reading = asyncio.create_task(rooms.read(DOC, lambda doc: str(doc.get("t", type=Text))))
@@ -442,8 +451,8 @@ async def test_catch_up_does_not_relay_what_was_already_relayed(
 ) -> None:
     room = await rooms.acquire(DOC)
     a, b = RecordingPeer("a"), RecordingPeer("b")
-    room.join(a)
-    room.join(b)
+    synced(room, a)
+    synced(room, b)
     room.receive(a, SyncUpdate(text_update("mine")))
     await rooms.committer.drained()
     relayed = len(b.updates())
@@ -457,7 +466,7 @@ async def test_catch_up_does_not_relay_what_was_already_relayed(
 async def test_updates_from_the_bus_are_applied_in_store_order(rooms: Rooms) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
-    room.join(a)
+    synced(room, a)
     client: Doc = Doc()
     first, second = text_update("1", client), text_update("2", client)
     room.on_message(Envelope(EnvelopeKind.UPDATE, 2, "other", second).encode())
@@ -467,3 +476,50 @@ async def test_updates_from_the_bus_are_applied_in_store_order(rooms: Rooms) -> 
     assert a.updates() == [first, second]
     assert room.known_seq == 2
     assert room.gap_since is None
+
+
+async def test_no_update_reaches_a_client_before_its_sync_step2(
+    rooms: Rooms, store: MemoryStore
+) -> None:
+    """A client gets its step 2 first and every later update after it, in order: an
+    update that builds on what only the step 2 carries must not arrive before it."""
+    room = await rooms.acquire(DOC)
+    writer, late = RecordingPeer("writer"), RecordingPeer("late")
+    synced(room, writer)
+    room.join(late)
+    client: Doc = Doc()
+    before_step1 = text_update("a", client)
+    await store.append([(DOC, before_step1)])  # another instance stored it as seq 1
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 1, "other", before_step1).encode())
+    assert late.updates() == []  # not synced yet; its step 2 will carry it
+
+    store.gate.clear()
+    pending = text_update("b", client)
+    room.receive(writer, SyncUpdate(pending))  # its commit waits
+    room.receive(late, SyncStep1(Doc().get_state()))
+    while_held = text_update("c", client)
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 3, "other", while_held).encode())
+    assert late.updates() == []  # the step 2 waits for the pending commit; so does this
+
+    store.gate.set()
+    await rooms.committer.drained()
+    step2, *after = late.parsed()[1:]
+    assert isinstance(step2, SyncStep2)
+    assert text_of(step2.update) == "ab"
+    # Then what was relayed meanwhile, in order (the pending update is in the step 2 too).
+    assert [m.update for m in after if isinstance(m, SyncUpdate)] == [pending, while_held]
+    # From now on updates flow to it directly.
+    live = text_update("d", client)
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 4, "other", live).encode())
+    assert late.updates()[-1] == live
+    assert text_of(*late.updates()) == "abc" + "d"
+
+
+async def test_awareness_reaches_a_client_before_it_syncs(rooms: Rooms) -> None:
+    room = await rooms.acquire(DOC)
+    a, b = RecordingPeer("a"), RecordingPeer("b")
+    synced(room, a)
+    room.join(b)
+    entry = AwarenessEntry(7, 1, '{"user": {"name": "a"}}')
+    room.receive(a, AwarenessUpdate((entry,)))
+    assert [m for m in b.parsed() if isinstance(m, AwarenessUpdate)] == [AwarenessUpdate((entry,))]
