@@ -67,14 +67,6 @@ async def test_embedded_converges(seeds: list[int], embedded: list[str]) -> None
     await check(seeds, embedded, "embedded_converges")
 
 
-# KNOWN BUG (docs/reliability.md, "Known problems"): in scaled mode roughly 1 seed in 250
-# ends with a connected client missing an edit until it reconnects (the store has it).
-# The test stays as written and runs with COREPORT_SCALED_CONVERGENCE=1 (and in the
-# soak); it is kept out of the default run only until that bug is fixed.
-@pytest.mark.skipif(
-    os.environ.get("COREPORT_SCALED_CONVERGENCE") != "1" and os.environ.get("COREPORT_SOAK") != "1",
-    reason="known scaled-mode delivery bug; set COREPORT_SCALED_CONVERGENCE=1 to run",
-)
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.timeout(300)
