@@ -303,6 +303,8 @@ async def test_a_client_that_stops_reading_is_dropped_and_memory_stays_bounded(
         ):
             rss_before = peak = rss_bytes(server)
             async with connect(server.ws_base + "/deaf", max_size=None, max_queue=1) as deaf:
+                # It asks for the document (updates flow only after that), then never reads.
+                await deaf.send(messages.sync_step1(Doc().get_state()))
                 written = 0
                 for i in range(96):  # 96 x 128 KiB = 12 MiB relayed to a client that never reads
                     append(writer, f"<{i}:" + f"{i:08d}" * 16384 + ">")

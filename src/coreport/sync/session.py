@@ -190,36 +190,11 @@ class Session:
 
     async def _read(self, room: Room) -> None:
         try:
+            # The frame is handled in its own call, so nothing keeps it alive while the
+            # next one is awaited (an idle socket holds no message).
             while self._closing is None:
-                data = await self._transport.receive()
-                if data is None:
+                if not self._handle(room, await self._transport.receive()):
                     break
-                self._metrics.bytes_in.inc(len(data))
-                if len(data) > self._max_message_bytes:
-                    raise ProtocolError(
-                        f"{len(data)} bytes over the {self._max_message_bytes} limit",
-                        codes.MESSAGE_TOO_BIG,
-                    )
-                if self._budget is not None and not self._budget.take():
-                    self._metrics.errors.labels("rate_limited").inc()
-                    self.close(codes.RATE_LIMITED, "slow down")
-                    break
-                message = parse_message(data)
-                if isinstance(message, SyncStep2 | SyncUpdate) and message.update != EMPTY_UPDATE:
-                    if not self.writable:
-                        self._metrics.errors.labels("write_refused").inc()
-                        self.send(permission_denied("read-only access: update not saved"))
-                        continue
-                    limit = self._max_document_bytes
-                    if limit is not None and room.size_bytes + len(message.update) > limit:
-                        self._metrics.errors.labels("document_too_large").inc()
-                        self.close(codes.DOCUMENT_TOO_LARGE, f"the limit is {limit} bytes")
-                        break
-                elif isinstance(message, AwarenessUpdate) and self._identity is not None:
-                    message = _stamped(message, self._identity)
-                room.receive(self, message)
-                if self._presence is not None and isinstance(message, AwarenessUpdate):
-                    self._presence.saw_awareness(self.member, message)
         except ProtocolError as exc:
             self._metrics.errors.labels("protocol").inc()
             self.close(exc.close, exc.detail)
@@ -233,6 +208,38 @@ class Session:
                 self._closing = (codes.NORMAL, "client left")
             self._closed.set()
             self._wakeup.set()
+
+    def _handle(self, room: Room, data: bytes | None) -> bool:
+        """Handle one frame; ``False`` once the client has gone or must be closed."""
+        if data is None:
+            return False
+        self._metrics.bytes_in.inc(len(data))
+        if len(data) > self._max_message_bytes:
+            raise ProtocolError(
+                f"{len(data)} bytes over the {self._max_message_bytes} limit",
+                codes.MESSAGE_TOO_BIG,
+            )
+        if self._budget is not None and not self._budget.take():
+            self._metrics.errors.labels("rate_limited").inc()
+            self.close(codes.RATE_LIMITED, "slow down")
+            return False
+        message = parse_message(data)
+        if isinstance(message, SyncStep2 | SyncUpdate) and message.update != EMPTY_UPDATE:
+            if not self.writable:
+                self._metrics.errors.labels("write_refused").inc()
+                self.send(permission_denied("read-only access: update not saved"))
+                return True
+            limit = self._max_document_bytes
+            if limit is not None and room.size_bytes + len(message.update) > limit:
+                self._metrics.errors.labels("document_too_large").inc()
+                self.close(codes.DOCUMENT_TOO_LARGE, f"the limit is {limit} bytes")
+                return False
+        elif isinstance(message, AwarenessUpdate) and self._identity is not None:
+            message = _stamped(message, self._identity)
+        room.receive(self, message)
+        if self._presence is not None and isinstance(message, AwarenessUpdate):
+            self._presence.saw_awareness(self.member, message)
+        return True
 
     def _next_frame(self) -> bytes:
         """The next message to send. When a client has fallen behind, the document
