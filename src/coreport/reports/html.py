@@ -42,6 +42,7 @@ from coreport.reports.render import (
     runset_description,
     safe_url,
     table_of_contents,
+    without_title_heading,
 )
 
 STYLE = """
@@ -85,6 +86,7 @@ def to_html(
     lang: str = "en",
 ) -> str:
     """The report as a standalone HTML document."""
+    blocks = without_title_heading(title, blocks)
     renderer = _Renderer(table_of_contents(blocks), panel_rows)
     body = "\n".join(renderer.blocks(blocks))
     heading = f"<h1>{escape(title)}</h1>\n" if title else ""

@@ -41,6 +41,7 @@ from coreport.reports.render import (
     row_columns,
     runset_description,
     table_of_contents,
+    without_title_heading,
 )
 
 _ESCAPED = re.compile(r"([\\`*_\[\]<>~|$])")
@@ -62,6 +63,7 @@ def escape(text: str) -> str:
 
 def to_markdown(title: str, blocks: Sequence[Block], *, panel_rows: PanelRows | None = None) -> str:
     """The report as one Markdown document."""
+    blocks = without_title_heading(title, blocks)
     renderer = _Renderer(table_of_contents(blocks), panel_rows)
     parts = [f"# {escape(title)}"] if title else []
     parts.extend(renderer.blocks(blocks))

@@ -40,6 +40,20 @@ def slug(text: str) -> str:
     return text.replace(" ", "-")
 
 
+def without_title_heading(title: str, blocks: Sequence[Block]) -> Sequence[Block]:
+    """``blocks`` without a leading level-1 heading that only repeats the title (reports
+    written as Markdown often start so); the rendering shows the title once."""
+    if title and blocks:
+        first = blocks[0]
+        if (
+            isinstance(first, HeadingBlock)
+            and first.level == 1
+            and plain_text(first.text).strip() == title.strip()
+        ):
+            return blocks[1:]
+    return blocks
+
+
 def table_of_contents(blocks: Sequence[Block]) -> list[TocEntry]:
     """The headings of ``blocks`` with unique anchors, as GitHub numbers repeats."""
     seen: dict[str, int] = {}

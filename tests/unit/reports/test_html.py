@@ -77,3 +77,17 @@ def test_panel_rows_become_tables() -> None:
     assert asked == grid.panels
     assert "<thead><tr><th>run</th><th>loss</th></tr></thead>" in page
     assert "<tr><td>a</td><td>0.333333</td></tr><tr><td>b</td><td></td></tr>" in page
+
+
+def test_a_leading_heading_that_repeats_the_title_is_shown_once() -> None:
+    blocks = parse_blocks(
+        [
+            {"type": "heading", "level": 1, "text": "MNIST sweep"},
+            {"type": "table_of_contents"},
+            {"type": "heading", "level": 1, "text": "Results"},
+        ]
+    )
+    page = to_html("MNIST sweep", blocks)
+    assert page.count("MNIST sweep</h") == 1
+    assert '<h2 id="results">Results</h2>' in page
+    assert 'href="#mnist-sweep"' not in page  # nor is it in the table of contents

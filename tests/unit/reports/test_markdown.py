@@ -89,3 +89,18 @@ def test_panel_data_when_given() -> None:
     assert "**Loss**" in lines
     assert "| run | loss |" in lines
     assert "| r\\|1 | 0.25 |" in lines
+
+
+def test_a_leading_heading_that_repeats_the_title_is_shown_once() -> None:
+    blocks = parse_blocks(
+        [
+            {"type": "heading", "level": 1, "text": "MNIST sweep"},
+            {"type": "heading", "level": 1, "text": "Results"},
+        ]
+    )
+    assert to_markdown("MNIST sweep", blocks) == "# MNIST sweep\n\n# Results\n"
+    # A different first heading, or one at another level, is kept.
+    assert to_markdown("Other", blocks).count("# MNIST sweep") == 1
+    assert to_markdown("Other", blocks).startswith("# Other\n\n# MNIST sweep")
+    sub = parse_blocks([{"type": "heading", "level": 2, "text": "MNIST sweep"}])
+    assert to_markdown("MNIST sweep", sub) == "# MNIST sweep\n\n## MNIST sweep\n"
