@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         description="Re-check the access of every open socket this often (changes the bus "
         "did not carry, e.g. from the CLI).",
     )
+    embed_frame_ancestors: str = Field(
+        "*",
+        description="Who may show embed pages (/embed/...) in a frame: CSP frame-ancestors "
+        "sources separated by spaces or commas ('self', https://wiki.example.com, "
+        "https://*.example.com); '*' anyone, empty nobody. Other pages are never framable.",
+    )
     max_document_bytes: int = Field(
         64 * 1024 * 1024,
         description="Largest stored size of one document; an update beyond it is refused "

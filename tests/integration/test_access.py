@@ -31,11 +31,12 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from coreport.access.model import Role, User
+from coreport.access.model import EmbedScope, Role, User
 from coreport.access.service import AccessService
 from coreport.buses.local import LocalBus
 from coreport.protocol import codes, messages
 from coreport.protocol.messages import AwarenessEntry, AwarenessUpdate, MessageType, SyncType
+from coreport.reports.blocks import parse_blocks
 from coreport.settings import Settings
 from coreport.sync.names import comments_doc, report_doc
 from coreport.web.app import Service, create_app
@@ -205,7 +206,8 @@ class Caller:
 
     name: str
     token: str | None
-    #: The role on REPORT; None: signed in but no role; "anonymous": not signed in at all.
+    #: The role on REPORT; None: signed in but no role; "anonymous": not signed in at all;
+    #: "embed": an embed link of REPORT, which opens its embed view and nothing else.
     role: Role | str | None
     user: User | None = None
 
@@ -250,6 +252,10 @@ async def build_world(instance: Instance) -> World:
     world.callers.append(Caller("view link", view_link, Role.VIEWER))
     _, comment_link = await access.create_link(REPORT, Role.COMMENTER, owner)
     world.callers.append(Caller("comment link", comment_link, Role.COMMENTER))
+    _, embed_link = await access.create_link(REPORT, Role.VIEWER, owner, embed=EmbedScope())
+    world.callers.append(Caller("report embed", embed_link, "embed"))
+    _, panel_embed = await access.create_link(REPORT, Role.VIEWER, owner, embed=EmbedScope("p1"))
+    world.callers.append(Caller("panel embed", panel_embed, "embed"))
     world.spare, _ = await new_user(instance, "spare")
     return world
 
@@ -306,6 +312,9 @@ def expected_rest(caller: Caller, case: RestCase) -> set[int] | None:
     """The refusal statuses expected, or None when the call must get through."""
     if caller.role == "anonymous":
         return {401}
+    if caller.role == "embed":
+        # Refused on sight; on a route open to anyone it counts as no credential at all.
+        return {401} if case.needs == "anyone" else {403}
     if case.needs == "anyone":
         return None
     if case.needs == "admin":
@@ -359,6 +368,33 @@ async def test_rest_access_matrix(instance: Instance) -> None:
                     assert await store_snapshot(instance) == before, where
                 checked += 1
     assert checked == len(world.callers) * len(REST_CASES)
+
+
+async def test_embed_routes_take_only_an_embed_token_in_the_path(instance: Instance) -> None:
+    """Every caller against the embed routes: whatever credential a request carries, the
+    token in the path alone decides, and only an embed link's token opens anything."""
+    world = await build_world(instance)
+    grid = {"type": "panel_grid", "panels": [{"id": "p1", "type": "line", "metrics": ["x"]}]}
+    await instance.service.reports.add_blocks(REPORT, parse_blocks([grid]))
+    embed_token = next(c.token for c in world.callers if c.name == "report embed")
+    assert embed_token is not None
+    checked = 0
+    async with httpx.AsyncClient(base_url=instance.url) as client:
+        for caller in world.callers:
+            where = caller.name
+            shown = await client.get(f"/api/embed/{embed_token}", headers=bearer(caller.token))
+            assert shown.status_code == 200, f"{where}: {shown.text}"
+            assert shown.json()["kind"] == "report", where
+            if caller.token is None:
+                continue
+            own = await client.get(f"/api/embed/{caller.token}", headers=bearer(caller.token))
+            if caller.role == "embed":
+                assert own.status_code == 200, f"{where}: {own.text}"
+            else:
+                # A key or a share link in the path is no embed link.
+                assert own.status_code == 404, f"{where}: {own.text}"
+            checked += 1
+    assert checked == len([c for c in world.callers if c.token is not None])
 
 
 async def test_unregistered_and_malformed_reports_are_not_found(instance: Instance) -> None:
@@ -418,7 +454,7 @@ async def test_websocket_access_matrix(instance: Instance) -> None:
                 assert await refused_with(ws) == codes.UNAUTHORIZED.code, where
                 checked += len(WS_CASES)
                 continue
-            if caller.role is None:
+            if caller.role is None or caller.role == "embed":
                 assert await refused_with(ws) == codes.FORBIDDEN.code, where
                 checked += len(WS_CASES)
                 continue

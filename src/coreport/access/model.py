@@ -1,5 +1,5 @@
 """The values of access control: users, API keys, browser sessions, report roles, share
-links, and the principal a request acts as. Plain data, no I/O."""
+and embed links, and the principal a request acts as. Plain data, no I/O."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ _RANKS = {Role.VIEWER: 0, Role.COMMENTER: 1, Role.EDITOR: 2, Role.OWNER: 3}
 #: Roles a share link may grant: reading, or reading and commenting.
 LINK_ROLES = frozenset({Role.VIEWER, Role.COMMENTER})
 
+#: The only role an embed link grants: it shows, it never writes.
+EMBED_ROLE = Role.VIEWER
+
 
 class AccessError(Exception):
     """Base of the errors the access domain raises about the data (not about storage)."""
@@ -46,6 +49,24 @@ class UnknownKey(AccessError):
 
 class UnknownReport(AccessError):
     pass
+
+
+EmbedProblem = Literal["unknown", "revoked", "expired", "deleted"]
+
+
+class EmbedUnavailable(AccessError):
+    """An embed link that shows nothing. ``unknown``: no such link, or the secret does not
+    match; the others say why a real link stopped working (the holder knows the secret, so
+    telling them reveals nothing)."""
+
+    def __init__(self, problem: EmbedProblem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+    @property
+    def gone(self) -> bool:
+        """The link existed and will not work again."""
+        return self.problem != "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +136,22 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class EmbedScope:
+    """What an embed link shows: one panel of its report, or (``panel_id`` None) the whole
+    report rendered read-only."""
+
+    panel_id: str | None = None
+
+    @property
+    def kind(self) -> Literal["panel", "report"]:
+        return "report" if self.panel_id is None else "panel"
+
+
+@dataclass(frozen=True, slots=True)
 class ShareLink:
-    """A revocable link that lets whoever holds it view or comment on one report."""
+    """A revocable link that lets whoever holds it view or comment on one report; with
+    ``embed``, an embed link, which only shows that part of the report on the embed routes
+    (never on the app's routes or sockets)."""
 
     prefix: str
     report_id: str
@@ -125,6 +160,7 @@ class ShareLink:
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    embed: EmbedScope | None = None
 
     def usable_at(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
@@ -139,7 +175,7 @@ class ReportAccess:
     project_role: Role | None
 
 
-Via = Literal["key", "session", "proxy", "link", "insecure"]
+Via = Literal["key", "session", "proxy", "link", "embed", "insecure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +183,7 @@ class Principal:
     """Who a request or a socket acts as, and how that was established."""
 
     via: Via
-    #: ``None`` only for a share link, which stands for nobody in particular.
+    #: ``None`` only for a share or embed link, which stands for nobody in particular.
     user: User | None
     #: The API key used directly, or the one a browser session was signed in with.
     key_prefix: str | None = None
@@ -168,5 +204,5 @@ class Principal:
         if self.user is not None:
             return self.user.name
         if self.link is not None:
-            return f"link {self.link.prefix}"
+            return f"{'embed' if self.via == 'embed' else 'link'} {self.link.prefix}"
         return "local"

@@ -6,6 +6,10 @@ middleware (:mod:`coreport.web.auth`) enforces it before any handler runs, so a 
 under ``/api/reports/{report_id}`` is protected even if its handler never mentions access.
 Unknown routes under ``/api/`` need a signed-in user; report routes default to "view" for
 reads and "edit" for everything else (fail closed).
+
+Embed links are the exception that proves the rule: their token is a credential only on the
+routes declared :attr:`Need.EMBED` (where it is part of the path), and on every other route
+and socket it is refused, whatever that route needs.
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ def effective_role(principal: Principal, report_id: str, access: ReportAccess) -
     """The principal's role on a registered, live report; ``None`` means no access.
 
     Admins (and everyone without auth) own every report. A share link grants its role on
-    its own report only. Otherwise a member entry decides, and without one the report's
-    project default applies.
+    its own report only (an embed link: viewer, though the middleware lets an embed
+    principal through on the embed routes only). Otherwise a member entry decides, and
+    without one the report's project default applies.
     """
     if access.report is None or access.report.deleted_at is not None:
         return None
@@ -71,6 +76,7 @@ class Need(Enum):
     OPTIONAL = "optional"  # anyone; the principal, if any, is passed on
     SIGNED_IN = "signed_in"  # any authenticated principal that is a user
     ADMIN = "admin"
+    EMBED = "embed"  # the embed token in the path ({token}), and no other credential
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -100,6 +106,8 @@ def rule(methods: str, pattern: str, need: Need | Action) -> Rule:
 
 #: First match wins. Adding a route with a special requirement is one line here.
 HTTP_RULES: tuple[Rule, ...] = (
+    rule("GET,HEAD", "/api/embed/{token}", Need.EMBED),
+    rule("GET", "/api/embed/{token}/stream", Need.EMBED),
     rule("*", "/api/session", Need.OPTIONAL),
     rule("GET", "/auth/signin", Need.OPTIONAL),
     rule("GET", "/api/reports/{report_id}/presence", Action.VIEW),
@@ -132,11 +140,16 @@ HTTP_RULES: tuple[Rule, ...] = (
 
 _WS_PATH = re.compile(r"^/ws/reports/(?P<report_id>[^/]+)(?P<comments>/comments)?$")
 
+#: The web app's embed page: the only page other sites may show in a frame.
+_EMBED_PAGE = re.compile(r"^/embed/[^/]+/?$")
+
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
     need: Need | Action
     report_id: str | None = None
+    #: The embed token a :attr:`Need.EMBED` route names in its path.
+    token: str | None = None
 
 
 class RouteTable:
@@ -150,8 +163,14 @@ class RouteTable:
                 continue
             match = pattern.match(path)
             if match:
-                return Requirement(candidate.need, match.groupdict().get("report_id"))
+                groups = match.groupdict()
+                return Requirement(candidate.need, groups.get("report_id"), groups.get("token"))
         return Requirement(Need.SIGNED_IN)
+
+    @staticmethod
+    def framable(path: str) -> bool:
+        """Whether the page at ``path`` may be shown in another site's frame (an embed)."""
+        return _EMBED_PAGE.match(path) is not None
 
     @staticmethod
     def websocket(path: str) -> tuple[str, bool] | None:

@@ -1,6 +1,7 @@
 """What access control does: create users and keys, authenticate a request or a socket,
-decide a principal's role on a report, manage members and share links, and announce every
-withdrawal of access on the bus so live sockets lose it too (:mod:`coreport.access.live`).
+decide a principal's role on a report, manage members, share links and embed links, and
+announce every withdrawal of access on the bus so live sockets lose it too
+(:mod:`coreport.access.live`).
 
 The service owns no connection: it is given an :class:`AccessStore`, the bus and a clock.
 """
@@ -16,10 +17,13 @@ from typing import Literal
 from coreport.access import tokens
 from coreport.access.events import CHANNEL, AccessEvent
 from coreport.access.model import (
+    EMBED_ROLE,
     LINK_ROLES,
     AccessError,
     ApiKey,
     BrowserSession,
+    EmbedScope,
+    EmbedUnavailable,
     Member,
     Principal,
     ReportEntry,
@@ -171,7 +175,8 @@ class AccessService:
 
     async def authenticate_token(self, token: str) -> Principal | None:
         """The principal an API key or a share-link token stands for; ``None`` if it is
-        unknown, revoked or expired."""
+        unknown, revoked or expired. An embed-link token stands for nobody here: it works
+        only through :meth:`open_embed`."""
         if (prefix := tokens.prefix_of(token, tokens.KEY_KIND)) is not None:
             found = await self.store.get_key(prefix)
             if found is None or not tokens.matches(token, found[1]):
@@ -179,10 +184,27 @@ class AccessService:
             return await self._key_principal(found[0])
         if (prefix := tokens.prefix_of(token, tokens.LINK_KIND)) is not None:
             link = await self.store.get_link(prefix)
-            if link is None or not tokens.matches(token, link[1]):
+            if link is None or link[0].embed is not None or not tokens.matches(token, link[1]):
                 return None
             return Principal("link", None, link=link[0]) if link[0].usable_at(self.now()) else None
         return None
+
+    async def open_embed(self, token: str) -> Principal:
+        """The principal an embed-link token stands for: viewer of its report, for the embed
+        routes only. Raises :class:`EmbedUnavailable` saying why the link shows nothing."""
+        prefix = tokens.prefix_of(token, tokens.EMBED_KIND)
+        found = await self.store.get_link(prefix) if prefix is not None else None
+        if found is None or found[0].embed is None or not tokens.matches(token, found[1]):
+            raise EmbedUnavailable("unknown", "unknown embed link")
+        link = found[0]
+        if link.revoked_at is not None:
+            raise EmbedUnavailable("revoked", "this embed link was revoked")
+        if not link.usable_at(self.now()):
+            raise EmbedUnavailable("expired", "this embed link has expired")
+        report = await self.store.get_report(link.report_id)
+        if report is None or report.deleted_at is not None:
+            raise EmbedUnavailable("deleted", "the report of this embed link was deleted")
+        return Principal("embed", None, link=link)
 
     async def _key_principal(self, key: ApiKey) -> Principal | None:
         now = self.now()
@@ -236,7 +258,7 @@ class AccessService:
         link no longer works (or its user is gone)."""
         if principal.via == "insecure":
             return principal
-        if principal.via == "link":
+        if principal.via in ("link", "embed"):
             assert principal.link is not None
             found = await self.store.get_link(principal.link.prefix)
             if found is None or not found[0].usable_at(self.now()):
@@ -360,19 +382,39 @@ class AccessService:
         if [m.user_id for m in owners] == [user.id]:
             raise AccessError("a report keeps at least one owner; add another owner first")
 
-    # -- share links -------------------------------------------------------------------
+    # -- share and embed links ---------------------------------------------------------
 
     async def create_link(
-        self, report_id: str, role: Role, by: User | None, expires_at: datetime | None = None
+        self,
+        report_id: str,
+        role: Role,
+        by: User | None,
+        expires_at: datetime | None = None,
+        *,
+        embed: EmbedScope | None = None,
     ) -> tuple[ShareLink, str]:
+        """A share link granting ``role``, or with ``embed`` an embed link (viewer only).
+        Returns the stored link and its token, shown only now. Whether an embedded panel
+        exists is the caller's to check: this service does not read documents."""
+        if embed is not None and role is not EMBED_ROLE:
+            raise AccessError(f"an embed link is read-only: its role is viewer, not {role.value}")
         if role not in LINK_ROLES:
             raise AccessError(f"a share link grants viewer or commenter, not {role.value}")
+        if embed is not None and embed.panel_id is not None and not embed.panel_id.strip():
+            raise AccessError("an embedded panel needs its id")
         if await self.store.get_report(report_id) is None:
             raise UnknownReport(f"no report {report_id!r}")
+        kind = tokens.LINK_KIND if embed is None else tokens.EMBED_KIND
         for _ in range(5):
-            issued = tokens.issue(tokens.LINK_KIND)
+            issued = tokens.issue(kind)
             link = ShareLink(
-                issued.prefix, report_id, role, by.id if by else None, self.now(), expires_at
+                issued.prefix,
+                report_id,
+                role,
+                by.id if by else None,
+                self.now(),
+                expires_at,
+                embed=embed,
             )
             if await self.store.create_link(link, issued.digest):
                 return link, issued.token

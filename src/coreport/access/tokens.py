@@ -1,5 +1,5 @@
-"""Secrets and how they are checked: API keys, share-link tokens, session cookies, CSRF
-tokens. Pure functions over ``secrets``, ``hashlib`` and ``hmac``.
+"""Secrets and how they are checked: API keys, share-link and embed-link tokens, session
+cookies, CSRF tokens. Pure functions over ``secrets``, ``hashlib`` and ``hmac``.
 
 API keys and link tokens are ``<kind>_<8 hex>_<43 characters>``: 256 random bits after a
 visible prefix (``cpk_1a2b3c4d``) that names the key in lists and in the store. Only the
@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 KEY_KIND = "cpk"
 LINK_KIND = "csl"
+#: Embed links have a kind of their own, so a token can be refused as a credential on
+#: sight, without a lookup, everywhere but on the embed routes.
+EMBED_KIND = "cse"
 
 
 @dataclass(frozen=True, slots=True)

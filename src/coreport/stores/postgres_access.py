@@ -17,6 +17,7 @@ import asyncpg
 from coreport.access.model import (
     ApiKey,
     BrowserSession,
+    EmbedScope,
     Member,
     ReportAccess,
     ReportEntry,
@@ -33,7 +34,10 @@ _USER = "id, name, email, color, admin, created_at"
 _KEY = "prefix, user_id, label, created_at, expires_at, last_used_at, revoked_at"
 _SESSION = "id_hash, user_id, via, key_prefix, created_at, expires_at, revoked_at"
 _REPORT = "id, project, created_by, created_at, deleted_at"
-_LINK = "prefix, report_id, role, created_by, created_at, expires_at, revoked_at"
+_LINK = (
+    "prefix, report_id, role, created_by, created_at, expires_at, revoked_at, "
+    "embed_kind, embed_panel_id"
+)
 _MEMBER = "report_id, user_id, role, added_by, added_at"
 
 
@@ -349,7 +353,8 @@ class PostgresAccessStore:
     async def create_link(self, link: ShareLink, digest: bytes) -> bool:
         status = await self._execute(
             "create a link",
-            f"INSERT INTO share_links ({_LINK}, digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+            f"INSERT INTO share_links ({_LINK}, digest) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
             "ON CONFLICT (prefix) DO NOTHING",
             link.prefix,
             link.report_id,
@@ -358,6 +363,7 @@ class PostgresAccessStore:
             link.created_at,
             link.expires_at,
             link.revoked_at,
+            *_embed_columns(link.embed),
             digest,
         )
         return status == "INSERT 0 1"
@@ -454,4 +460,14 @@ def _link(row: Any) -> ShareLink:
         row["created_at"],
         row["expires_at"],
         row["revoked_at"],
+        _embed(row["embed_kind"], row["embed_panel_id"]),
     )
+
+
+def _embed_columns(embed: EmbedScope | None) -> tuple[str | None, str | None]:
+    """``embed_kind, embed_panel_id`` of a link."""
+    return (None, None) if embed is None else (embed.kind, embed.panel_id)
+
+
+def _embed(kind: str | None, panel_id: str | None) -> EmbedScope | None:
+    return None if kind is None else EmbedScope(panel_id if kind == "panel" else None)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from coreport.access.model import (
     ApiKey,
     BrowserSession,
+    EmbedScope,
     Member,
     ReportAccess,
     ReportEntry,
@@ -35,7 +36,10 @@ _USER = "id, name, email, color, admin, created_at"
 _KEY = "prefix, user_id, label, created_at, expires_at, last_used_at, revoked_at"
 _SESSION = "id_hash, user_id, via, key_prefix, created_at, expires_at, revoked_at"
 _REPORT = "id, project, created_by, created_at, deleted_at"
-_LINK = "prefix, report_id, role, created_by, created_at, expires_at, revoked_at"
+_LINK = (
+    "prefix, report_id, role, created_by, created_at, expires_at, revoked_at, "
+    "embed_kind, embed_panel_id"
+)
 _MEMBER = "report_id, user_id, role, added_by, added_at"
 
 
@@ -365,7 +369,8 @@ class SQLiteAccessStore:
         def work(conn: sqlite3.Connection) -> bool:
             with _transaction(conn):
                 cursor = conn.execute(
-                    f"INSERT INTO share_links ({_LINK}, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    f"INSERT INTO share_links ({_LINK}, digest) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (prefix) DO NOTHING",
                     (
                         link.prefix,
@@ -375,6 +380,7 @@ class SQLiteAccessStore:
                         _ts(link.created_at),
                         _opt_ts(link.expires_at),
                         _opt_ts(link.revoked_at),
+                        *_embed_columns(link.embed),
                         digest,
                     ),
                 )
@@ -470,8 +476,24 @@ def _member(row: Any) -> Member:
 
 def _link(row: Any) -> ShareLink:
     return ShareLink(
-        row[0], row[1], Role(row[2]), row[3], _dt(row[4]), _opt_dt(row[5]), _opt_dt(row[6])
+        row[0],
+        row[1],
+        Role(row[2]),
+        row[3],
+        _dt(row[4]),
+        _opt_dt(row[5]),
+        _opt_dt(row[6]),
+        _embed(row[7], row[8]),
     )
+
+
+def _embed_columns(embed: EmbedScope | None) -> tuple[str | None, str | None]:
+    """``embed_kind, embed_panel_id`` of a link."""
+    return (None, None) if embed is None else (embed.kind, embed.panel_id)
+
+
+def _embed(kind: str | None, panel_id: str | None) -> EmbedScope | None:
+    return None if kind is None else EmbedScope(panel_id if kind == "panel" else None)
 
 
 def _ts(moment: datetime) -> str:

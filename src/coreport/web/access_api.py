@@ -1,5 +1,5 @@
 """REST routes of access control: browser sign-in, API keys, users, report members, share
-links, project default roles.
+and embed links, project default roles.
 
 What each route needs is declared in :data:`coreport.access.policy.HTTP_RULES` and checked
 by the access middleware before the handler runs; handlers only act.
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from coreport.access.model import (
     AccessError,
     ApiKey,
+    EmbedScope,
     Member,
     Principal,
     Role,
@@ -33,8 +34,10 @@ from coreport.access.model import (
 )
 from coreport.access.service import AccessService, SignedIn
 from coreport.ports import StoreError
+from coreport.reports.embed import EmbedViews, PanelNotFound
+from coreport.reports.service import ReportNotFound
 from coreport.web.auth import cookie_headers, is_secure, maybe_principal_of, principal_of
-from coreport.web.rest import ApiError, error_response, read_json
+from coreport.web.rest import ApiError, error_response, invalid, read_json
 
 if TYPE_CHECKING:
     from coreport.web.app import Service
@@ -67,9 +70,29 @@ class MemberBody(BaseModel):
     role: Role
 
 
+class EmbedBody(BaseModel):
+    """What an embed link shows: ``{"panel_id": "..."}`` or ``{"report": true}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    panel_id: str | None = Field(None, min_length=1, max_length=200)
+    report: bool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> EmbedBody:
+        if (self.panel_id is None) != self.report:
+            raise ValueError('embed one panel ({"panel_id": ...}) or the report ({"report": true})')
+        return self
+
+    def scope(self) -> EmbedScope:
+        return EmbedScope(self.panel_id)
+
+
 class LinkBody(BaseModel):
     role: Role = Role.VIEWER
     expires_at: datetime | None = None
+    #: Makes the link an embed link (read-only, for iframes): see docs/report-api.md.
+    embed: EmbedBody | None = None
 
 
 class ProjectRoleBody(BaseModel):
@@ -291,13 +314,27 @@ async def list_links(request: Request) -> Response:
 
 @_errors
 async def create_link(request: Request) -> Response:
-    """``POST /api/reports/{id}/links``: a share link; its token is shown only here."""
+    """``POST /api/reports/{id}/links``: a share link, or with ``embed`` an embed link; its
+    token (and an embed link's page address) is shown only here."""
     body = await read_json(request, LinkBody, max_bytes=_BODY)
     principal = principal_of(request)
+    report_id = request.path_params["report_id"]
+    scope = body.embed.scope() if body.embed is not None else None
+    if scope is not None and scope.panel_id is not None:
+        service: Service = request.app.state.service
+        try:
+            await EmbedViews(service.reports, service.runs).find_panel(report_id, scope.panel_id)
+        except PanelNotFound as exc:
+            raise invalid(["body", "embed", "panel_id"], str(exc)) from None
+        except ReportNotFound:
+            raise ApiError(404, "unknown report") from None
     link, token = await _access(request).create_link(
-        request.path_params["report_id"], body.role, principal.user, body.expires_at
+        report_id, body.role, principal.user, body.expires_at, embed=scope
     )
-    return JSONResponse({**_link_json(link), "token": token}, status_code=201)
+    created = {**_link_json(link), "token": token}
+    if scope is not None:
+        created["url"] = f"{str(request.base_url).rstrip('/')}/embed/{token}"
+    return JSONResponse(created, status_code=201)
 
 
 @_errors
@@ -366,7 +403,16 @@ def _link_json(link: ShareLink) -> dict[str, Any]:
         "created_at": link.created_at.isoformat(),
         "expires_at": _iso(link.expires_at),
         "revoked_at": _iso(link.revoked_at),
+        "embed": _embed_json(link.embed),
     }
+
+
+def _embed_json(embed: EmbedScope | None) -> dict[str, Any] | None:
+    if embed is None:
+        return None
+    if embed.panel_id is None:
+        return {"kind": "report"}
+    return {"kind": "panel", "panel_id": embed.panel_id}
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -34,7 +34,16 @@ from coreport.sync.clock import SystemClock
 from coreport.sync.presence import PresenceTracker
 from coreport.sync.rooms import RoomPolicy, Rooms
 from coreport.sync.session import Session
-from coreport.web import access_api, comments_api, ops, presence_api, reports_api, runs_api, ws
+from coreport.web import (
+    access_api,
+    comments_api,
+    embed_api,
+    ops,
+    presence_api,
+    reports_api,
+    runs_api,
+    ws,
+)
 from coreport.web.auth import AccessMiddleware, AuthConfig
 from coreport.web.static import Frontend
 
@@ -249,6 +258,7 @@ def create_app(
         *reports_api.routes,
         *comments_api.routes,
         *runs_api.routes,
+        *embed_api.routes,
         WebSocketRoute("/ws/reports/{report_id}/comments", ws.comments_socket),
         WebSocketRoute("/ws/reports/{report_id}", ws.report_socket),
         Mount("/", app=Frontend(Path(__file__).parent / "static")),

@@ -5,14 +5,16 @@ For every request it
 
 1. identifies the principal: ``Authorization: Bearer KEY``, ``?token=KEY`` (WebSockets
    only: browsers cannot set their headers), the trusted user header (only from
-   ``COREPORT_TRUSTED_PROXIES``) or the signed session cookie, in that order;
+   ``COREPORT_TRUSTED_PROXIES``) or the signed session cookie, in that order; on the embed
+   routes only the embed token in the path, and an embed token anywhere else is refused;
 2. looks up what the route needs in :class:`~coreport.access.policy.RouteTable` and
    refuses (401 / 403 / 404 as JSON; a socket is accepted and closed with 4401 / 4403 /
    4404 and a reason) unless the principal may;
 3. for cookie-authenticated writes, checks the CSRF token header and the Origin;
 4. for WebSocket upgrades, limits new sockets per client address and checks Origin
    against the allow-list (default: the server's own origin);
-5. adds security headers to every HTTP response.
+5. adds security headers to every HTTP response (embed pages alone may be framed, by the
+   sites ``COREPORT_EMBED_FRAME_ANCESTORS`` names).
 
 Handlers read the outcome from the scope: :func:`principal_of` and :func:`grant_of`.
 With ``COREPORT_INSECURE_NO_AUTH=1`` every request acts as a local admin.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -31,12 +34,14 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from coreport.access import tokens
 from coreport.access.limits import AddressLimiter
-from coreport.access.model import Principal, Role
+from coreport.access.model import EmbedUnavailable, Principal, Role
 from coreport.access.policy import (
     SAFE_METHODS,
     Action,
     Need,
+    Requirement,
     RouteTable,
     allows,
 )
@@ -62,17 +67,58 @@ LOCAL = Principal("insecure", None)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+HeaderList = tuple[tuple[bytes, bytes], ...]
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}"
+)
+
+SECURITY_HEADERS: HeaderList = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; "
-        b"style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; "
-        b"base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-    ),
+    (b"content-security-policy", _CSP.format(ancestors="'none'").encode()),
 )
+
+
+def embed_headers(frame_ancestors: str) -> HeaderList:
+    """The security headers of an embed page: those of every page, except that the sites
+    in ``frame_ancestors`` may frame it (so no ``X-Frame-Options``, which cannot name them),
+    and search engines are asked not to index a page whose address is a secret."""
+    return (
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"content-security-policy", _CSP.format(ancestors=frame_ancestors).encode()),
+        (b"x-robots-tag", b"noindex, nofollow"),
+    )
+
+
+#: One CSP source expression: a keyword, a scheme (``https:``) or a host with an optional
+#: scheme, wildcard subdomain, port and path. No quotes, semicolons or commas get through.
+_FRAME_SOURCE = re.compile(
+    r"^(\*|'self'|'none'|[a-z][a-z0-9+.-]*:"
+    r"|([a-z][a-z0-9+.-]*://)?(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:(\d{1,5}|\*))?(/[^\s;,'\"]*)?)$",
+    re.IGNORECASE,
+)
+
+
+def frame_ancestors(value: str) -> str:
+    """``COREPORT_EMBED_FRAME_ANCESTORS`` as a CSP source list: sources separated by spaces
+    or commas; empty means nobody (``'none'``). Raises ``ValueError`` naming the setting."""
+    sources = value.replace(",", " ").split()
+    if not sources:
+        return "'none'"
+    for source in sources:
+        if not _FRAME_SOURCE.match(source):
+            raise ValueError(
+                f"COREPORT_EMBED_FRAME_ANCESTORS: {source!r} is not a CSP source "
+                "(e.g. https://wiki.example.com, https://*.example.com, 'self', *)"
+            )
+    if "'none'" in sources and len(sources) > 1:
+        raise ValueError("COREPORT_EMBED_FRAME_ANCESTORS: 'none' cannot be combined with sources")
+    return " ".join(sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +130,8 @@ class AuthConfig:
     #: Lower-case header name, or None.
     trusted_user_header: str | None = None
     session_seconds: float = 14 * 24 * 3600
+    #: The CSP ``frame-ancestors`` source list of embed pages.
+    embed_frame_ancestors: str = "*"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthConfig:
@@ -107,6 +155,7 @@ class AuthConfig:
             trusted_proxies=proxies,
             trusted_user_header=header.lower() if header else None,
             session_seconds=settings.session_days * 24 * 3600,
+            embed_frame_ancestors=frame_ancestors(settings.embed_frame_ancestors),
         )
 
     def trusts(self, address: str | None) -> bool:
@@ -172,6 +221,9 @@ def _not_found(message: str) -> Refused:
     return Refused(404, codes.NOT_FOUND, message)
 
 
+_EMBED_ONLY = "an embed link opens only its embed view (/embed/...), nothing else"
+
+
 class AccessMiddleware:
     def __init__(
         self,
@@ -187,6 +239,7 @@ class AccessMiddleware:
         self._config = config
         self._connects = connects
         self._routes = routes or RouteTable()
+        self._embed_headers = embed_headers(config.embed_frame_ancestors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -199,7 +252,8 @@ class AccessMiddleware:
     # -- HTTP --------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        send = _with_security_headers(send)
+        framable = RouteTable.framable(scope["path"])
+        send = _with_security_headers(send, self._embed_headers if framable else SECURITY_HEADERS)
         connection = HTTPConnection(scope)
         method = scope["method"]
         requirement = self._routes.http(method, scope["path"])
@@ -207,27 +261,12 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            origin = connection.headers.get("origin")
-            # CORS is off: a browser on another site may not write here at all.
-            if (
-                method not in SAFE_METHODS
-                and origin is not None
-                and not self._origin_allowed(connection, origin)
-            ):
-                raise _forbidden("cross-origin request refused")
-            if requirement.need is Need.OPTIONAL:
-                try:
-                    scope[_PRINCIPAL] = await self._identify(connection, websocket=False)
-                except Refused:
-                    scope[_PRINCIPAL] = None  # a stale cookie: the route acts as signed out
+            if requirement.need is Need.EMBED:
+                # The token in the path is the whole credential: a key, cookie or proxy
+                # header is not even looked at, so an embed never acts as its viewer.
+                scope[_PRINCIPAL] = await self._embed(requirement.token or "")
             else:
-                principal = await self._identify(connection, websocket=False)
-                if principal is None:
-                    raise _unauthorized()
-                if principal.via == "session" and method not in SAFE_METHODS:
-                    self._check_csrf(connection, principal)
-                await self._authorize(principal, requirement.need, requirement.report_id)
-                scope[_PRINCIPAL] = principal
+                await self._check_http(connection, requirement)
         except Refused as refused:
             headers = {"www-authenticate": "Bearer"} if refused.status == 401 else None
             response = JSONResponse(
@@ -246,9 +285,48 @@ class AccessMiddleware:
             return
         await self.app(scope, receive, send)
 
+    async def _check_http(self, connection: HTTPConnection, requirement: Requirement) -> None:
+        """Identify and authorize a request to an ordinary route (not an embed route); the
+        principal goes into the scope. Raises :class:`Refused`."""
+        method = connection.scope["method"]
+        origin = connection.headers.get("origin")
+        # CORS is off: a browser on another site may not write here at all.
+        if (
+            method not in SAFE_METHODS
+            and origin is not None
+            and not self._origin_allowed(connection, origin)
+        ):
+            raise _forbidden("cross-origin request refused")
+        if requirement.need is Need.OPTIONAL:
+            try:
+                connection.scope[_PRINCIPAL] = await self._identify(connection, websocket=False)
+            except Refused:
+                # A stale cookie (or an embed token): the route acts as signed out.
+                connection.scope[_PRINCIPAL] = None
+            return
+        principal = await self._identify(connection, websocket=False)
+        if principal is None:
+            raise _unauthorized()
+        if principal.via == "session" and method not in SAFE_METHODS:
+            self._check_csrf(connection, principal)
+        await self._authorize(principal, requirement.need, requirement.report_id)
+        connection.scope[_PRINCIPAL] = principal
+
+    async def _embed(self, token: str) -> Principal:
+        try:
+            return await self._access.open_embed(token)
+        except EmbedUnavailable as exc:
+            if exc.gone:
+                raise Refused(410, codes.ACCESS_REVOKED, str(exc)) from None
+            raise _not_found(str(exc)) from None
+
     async def _authorize(
         self, principal: Principal, need: Need | Action, report_id: str | None
     ) -> None:
+        if principal.via == "embed":
+            # Never reached (an embed token identifies nobody outside the embed routes):
+            # kept so that no future path can turn an embed into access to the report.
+            raise _forbidden(_EMBED_ONLY)
         if need is Need.SIGNED_IN:
             if principal.user is None and principal.via != "insecure":
                 raise _forbidden("a share link opens only its report")
@@ -353,6 +431,8 @@ class AccessMiddleware:
         return None
 
     async def _token(self, token: str) -> Principal:
+        if tokens.prefix_of(token, tokens.EMBED_KIND) is not None:
+            raise _forbidden(_EMBED_ONLY)
         principal = await self._access.authenticate_token(token)
         if principal is None:
             raise _unauthorized("invalid, expired or revoked key")
@@ -400,11 +480,11 @@ async def _refuse_socket(receive: Receive, send: Send, code: CloseCode, message:
     await send({"type": "websocket.close", "code": code.code, "reason": reason})
 
 
-def _with_security_headers(send: Send) -> Send:
+def _with_security_headers(send: Send, security: HeaderList) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = Headers(raw=message.get("headers", []))
-            extra = [(k, v) for k, v in SECURITY_HEADERS if k.decode() not in headers]
+            extra = [(k, v) for k, v in security if k.decode() not in headers]
             if extra:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
         await send(message)

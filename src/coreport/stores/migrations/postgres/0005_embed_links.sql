@@ -1,0 +1,12 @@
+-- Embed links (coreport.access): read-only views of one panel, or of a whole report, for
+-- iframes in other tools. They are share links with a scope: revoked, expired and listed
+-- with the report's other links. NULL scope: an ordinary share link.
+
+ALTER TABLE share_links
+    ADD COLUMN embed_kind text,
+    -- The embedded panel's id, for (and only for) a panel embed.
+    ADD COLUMN embed_panel_id text,
+    ADD CONSTRAINT share_links_embed_read_only
+        CHECK (embed_kind IS NULL OR (embed_kind IN ('report', 'panel') AND role = 'viewer')),
+    ADD CONSTRAINT share_links_embed_scope
+        CHECK ((embed_panel_id IS NOT NULL) = (embed_kind IS NOT DISTINCT FROM 'panel'));
