@@ -56,7 +56,20 @@ export interface RequestOptions {
 }
 
 export async function api<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+  const response = await send(method, path, 'application/json', options)
+  if (response.status === 204) return undefined as T
+  return (await response.json()) as T
+}
+
+/** Like {@link api}, for routes that answer text (Markdown, HTML, diffs). */
+export async function apiText(method: string, path: string, options: RequestOptions = {}): Promise<string> {
+  const response = await send(method, path, 'text/*, */*;q=0.5', options)
+  return response.status === 204 ? '' : response.text()
+}
+
+/** One request: CSRF header on writes, 401 announced, any other failure an {@link ApiError}. */
+async function send(method: string, path: string, accept: string, options: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { accept }
   if (options.body !== undefined) headers['content-type'] = 'application/json'
   if (WRITES.has(method)) {
     const token = currentCsrf()
@@ -80,6 +93,152 @@ export async function api<T>(method: string, path: string, options: RequestOptio
     }
     throw new ApiError(response.status, message)
   }
-  if (response.status === 204) return undefined as T
-  return (await response.json()) as T
+  return response
+}
+
+// -- one report: access, members, share links (docs/security.md) ---------------------
+
+export type Role = 'owner' | 'editor' | 'commenter' | 'viewer'
+
+export interface UserInfo {
+  id: string
+  name: string
+  email: string | null
+  color: string
+  admin: boolean
+}
+
+export interface MyAccess {
+  report_id: string
+  /** `null`: no access (the server answers 403 before that, so rarely seen). */
+  role: Role | null
+  user: { via: string; user: UserInfo | null; admin: boolean }
+}
+
+export interface Member {
+  user_id: string
+  role: Role
+  added_by: string | null
+  added_at: string
+}
+
+export interface ShareLink {
+  prefix: string
+  report_id: string
+  role: Role
+  created_by: string | null
+  created_at: string
+  expires_at: string | null
+  revoked_at: string | null
+  /** Set on embed links: what the link shows (one panel, or the whole report read-only). */
+  embed?: EmbedTarget | null
+}
+
+export type EmbedTarget = { kind: 'report' } | { kind: 'panel'; panel_id: string }
+
+/** A link just created: the only answer that carries its token. */
+export interface CreatedShareLink extends ShareLink {
+  token: string
+}
+
+/** An embed link just created, with the address of its embed page (`/embed/{token}`). */
+export interface CreatedEmbedLink extends CreatedShareLink {
+  url: string
+}
+
+const reportPath = (reportId: string, rest = '') => `/api/reports/${encodeURIComponent(reportId)}${rest}`
+
+export function getMyAccess(reportId: string, signal?: AbortSignal): Promise<MyAccess> {
+  return api<MyAccess>('GET', reportPath(reportId, '/access'), { signal })
+}
+
+export async function listMembers(reportId: string): Promise<Member[]> {
+  return (await api<{ members: Member[] }>('GET', reportPath(reportId, '/members'))).members
+}
+
+/** Add `user` (an id, email or name) as a member, or change their role. */
+export function setMember(reportId: string, user: string, role: Role): Promise<Member> {
+  return api<Member>('PUT', reportPath(reportId, `/members/${encodeURIComponent(user)}`), { body: { role } })
+}
+
+export function removeMember(reportId: string, user: string): Promise<void> {
+  return api<void>('DELETE', reportPath(reportId, `/members/${encodeURIComponent(user)}`))
+}
+
+export async function listLinks(reportId: string): Promise<ShareLink[]> {
+  return (await api<{ links: ShareLink[] }>('GET', reportPath(reportId, '/links'))).links
+}
+
+export function createLink(reportId: string, role: Role, expiresAt: string | null): Promise<CreatedShareLink> {
+  return api<CreatedShareLink>('POST', reportPath(reportId, '/links'), { body: { role, expires_at: expiresAt } })
+}
+
+/** An embed link (read-only, for another site's iframe) to one panel, or to the whole report (`panelId` null). */
+export function createEmbedLink(reportId: string, panelId: string | null, expiresAt: string | null): Promise<CreatedEmbedLink> {
+  const embed = panelId === null ? { report: true } : { panel_id: panelId }
+  return api<CreatedEmbedLink>('POST', reportPath(reportId, '/links'), { body: { role: 'viewer', expires_at: expiresAt, embed } })
+}
+
+export function revokeLink(reportId: string, prefix: string): Promise<ShareLink> {
+  return api<ShareLink>('DELETE', reportPath(reportId, `/links/${encodeURIComponent(prefix)}`))
+}
+
+/** Every user (administrators only: others get a 403 {@link ApiError}). */
+export async function listUsers(): Promise<UserInfo[]> {
+  return (await api<{ users: UserInfo[] }>('GET', '/api/users')).users
+}
+
+// -- versions and renderings (docs/report-api.md) ------------------------------------
+
+export type VersionKind = 'auto' | 'named' | 'restore'
+
+export interface VersionInfo {
+  id: string
+  number: number
+  kind: VersionKind
+  name: string | null
+  title: string
+  created_by: string | null
+  created_at: string
+  /** How many runs the version refers to. */
+  runs: number
+}
+
+/** A Report API block (docs/document-schema.md, "Report API blocks"); read loosely. */
+export type Block = { type: string } & Record<string, unknown>
+
+export interface VersionContent extends VersionInfo {
+  blocks: Block[]
+  markdown: string
+  run_refs: Array<{ run_id: string; explicit: boolean }>
+}
+
+export async function listVersions(reportId: string): Promise<VersionInfo[]> {
+  return (await api<{ versions: VersionInfo[] }>('GET', reportPath(reportId, '/versions'))).versions
+}
+
+export function takeVersion(reportId: string, name: string): Promise<VersionInfo> {
+  return api<VersionInfo>('POST', reportPath(reportId, '/versions'), { body: { name } })
+}
+
+export function getVersion(reportId: string, versionId: string): Promise<VersionContent> {
+  return api<VersionContent>('GET', reportPath(reportId, `/versions/${encodeURIComponent(versionId)}`))
+}
+
+/** Restore a version (a new edit); answers the `restore` version taken right after. */
+export function restoreVersion(reportId: string, versionId: string): Promise<VersionInfo> {
+  return api<VersionInfo>('POST', reportPath(reportId, `/versions/${encodeURIComponent(versionId)}/restore`))
+}
+
+/** Unified diff of two versions' Markdown; `to` absent: against the report as it is now. */
+export function diffVersions(reportId: string, from: string, to: string | null): Promise<string> {
+  const query = to === null ? '' : `?to=${encodeURIComponent(to)}`
+  return apiText('GET', reportPath(reportId, `/versions/${encodeURIComponent(from)}/diff${query}`))
+}
+
+export type ExportFormat = 'markdown' | 'html'
+
+/** The report rendered as Markdown or as a standalone HTML page. */
+export function renderReport(reportId: string, format: ExportFormat): Promise<string> {
+  return apiText('GET', reportPath(reportId, `/${format}`))
 }

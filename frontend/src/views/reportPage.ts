@@ -1,6 +1,8 @@
 /**
- * The report editor page: header (status, presence, link), formatting
- * toolbar, collaborative title and body.
+ * The report editor page: header (status, your access, presence, link, share,
+ * history, export), formatting toolbar, collaborative title and body. The
+ * page follows the person's role: a viewer's or commenter's editor, title and
+ * editing buttons are read-only.
  */
 
 import { Editor } from '@tiptap/core'
@@ -9,8 +11,12 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { TaskItem, TaskList } from '@tiptap/extension-list'
 import { Placeholder } from '@tiptap/extensions'
 import StarterKit from '@tiptap/starter-kit'
+import { messageAuth } from 'y-websocket'
 import * as Y from 'yjs'
 
+import './reportPage.css'
+
+import { ApiError, getMyAccess, type Role } from '../api'
 import type { Identity } from '../identity'
 import type { RecentReports } from '../recentReports'
 import { LOCAL_TITLE_ORIGIN, ReportSession } from '../session'
@@ -19,8 +25,13 @@ import { PanelGrid } from '../panels/panelGrid'
 import { bindTitle } from '../titleBinding'
 import { createCommentsSidebar, type CommentsSidebar } from './commentsSidebar'
 import { h } from './dom'
+import { createExportMenu } from './exportMenu'
+import { openHistoryDrawer } from './historyDrawer'
 import { icon } from './icons'
+import type { Modal } from './modal'
 import { createPresenceBar } from './presenceBar'
+import { capabilitiesOf, roleSentence } from './roles'
+import { openShareDialog } from './shareDialog'
 import { createStatusBadge } from './statusBadge'
 import { openInsertGridDialog } from './insertGridForm'
 import { createToolbar } from './toolbar'
@@ -57,6 +68,8 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
   const bodyHost = h('div', { class: 'report__body' })
 
   let sidebar: CommentsSidebar | null = null
+  /** Display names by user id: yours, and everyone present. */
+  const nameOf = (userId: string): string | undefined => (userId === identity.id ? identity.name : peopleNames(session).get(userId))
   const editor = new Editor({
     element: bodyHost,
     extensions: [
@@ -95,13 +108,13 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     doc: session.commentsDoc,
     editor,
     me: identity,
-    nameOf: (userId) => peopleNames(session).get(userId) ?? 'Someone',
+    nameOf: (userId) => nameOf(userId) ?? 'Someone',
     panelTitle: (panelId) => panelTitleOf(session, panelId),
   })
   const comments = sidebar
   const toolbar = createToolbar(editor, [
     { icon: 'chart', label: 'Insert panel grid', run: (e) => openInsertGridDialog(e, session.doc) },
-    { icon: 'comment', label: 'Comment on selection', run: () => comments.startThread() },
+    { icon: 'comment', label: 'Comment on selection', run: () => comments.startThread(), needs: 'comment' },
   ])
   const status = createStatusBadge(session)
   const presence = createPresenceBar(session.provider.awareness, identity.id)
@@ -118,15 +131,49 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     )
   })
 
+  // Share, history, export: dialogs open one at a time and give focus back to their button.
+  let openDialog: Modal | null = null
+  const dialogButton = (text: string, label: string, open: (opener: HTMLButtonElement) => Modal) => {
+    const button = h('button', { type: 'button', class: 'button button--ghost button--small', 'aria-label': label, title: label, 'aria-haspopup': 'dialog' }, text)
+    button.addEventListener('click', () => {
+      if (openDialog) return
+      openDialog = open(button)
+    })
+    return button
+  }
+  const closed = () => {
+    openDialog = null
+  }
+  const shareButton = dialogButton('Share', 'Share this report', (opener) =>
+    openShareDialog({
+      reportId,
+      title: () => session.title.toString(),
+      me: identity.id,
+      nameOf,
+      panels: () => [...session.doc.getMap('panels').keys()].map((id) => ({ id, title: panelTitleOf(session, id) })),
+      opener,
+      onClose: closed,
+    }),
+  )
+  const historyButton = dialogButton('History', 'Version history', (opener) =>
+    openHistoryDrawer({ reportId, me: identity.id, nameOf, opener, onClose: closed }),
+  )
+  const exportMenu = createExportMenu({ reportId, title: () => session.title.toString() })
+  const accessChip = h('span', { class: 'access-chip', hidden: true })
+
   root.replaceChildren(
     h(
       'header',
       { class: 'topbar' },
       h('a', { href: '/', class: 'brand', 'aria-label': 'coreport home' }, 'coreport'),
       status.element,
+      accessChip,
       h('div', { class: 'topbar__spacer' }),
       presence.element,
       copyLink,
+      shareButton,
+      historyButton,
+      exportMenu.element,
     ),
     h(
       'main',
@@ -161,7 +208,54 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
   window.addEventListener('resize', fitTitle)
   onTitleChange()
 
+  // The person's role decides what the page lets them write (the server enforces it anyway).
+  const applyRole = (role: Role | null) => {
+    const can = capabilitiesOf(role)
+    if (editor.isEditable !== can.edit) editor.setEditable(can.edit, false)
+    title.readOnly = !can.edit
+    toolbar.setPermissions(can)
+    accessChip.hidden = can.edit
+    accessChip.textContent = can.comment ? 'Can comment' : 'View only'
+    accessChip.title = roleSentence(role)
+  }
+  let accessRequest: AbortController | null = null
+  const refreshAccess = () => {
+    if (accessRequest) return
+    const request = new AbortController()
+    accessRequest = request
+    getMyAccess(reportId, request.signal)
+      .then(
+        (access) => applyRole(access.role),
+        (error: unknown) => {
+          if (error instanceof ApiError && error.status === 403) applyRole(null)
+          // Anything else (offline, not registered yet): keep what we had; the next sync asks again.
+        },
+      )
+      .finally(() => {
+        if (accessRequest === request) accessRequest = null
+      })
+  }
+  const onSync = (synced: boolean) => {
+    if (synced) refreshAccess()
+  }
+  session.provider.on('sync', onSync)
+  if (session.provider.synced) refreshAccess()
+  window.addEventListener('focus', refreshAccess)
+  // The server answers a write the role does not allow with "permission denied" (y-protocols
+  // auth message): the role changed while the page was open, so ask for it again.
+  const handlers = session.provider.messageHandlers
+  const readAuth = handlers[messageAuth]
+  handlers[messageAuth] = (...args) => {
+    readAuth(...args)
+    refreshAccess()
+  }
+
   return () => {
+    accessRequest?.abort()
+    session.provider.off('sync', onSync)
+    window.removeEventListener('focus', refreshAccess)
+    openDialog?.close()
+    exportMenu.destroy()
     title.removeEventListener('keydown', onTitleKey)
     title.removeEventListener('input', fitTitle)
     window.removeEventListener('resize', fitTitle)

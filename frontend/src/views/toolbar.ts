@@ -18,6 +18,21 @@ export interface Action {
   /** Toggle buttons expose aria-pressed. */
   active?: (editor: Editor) => boolean
   enabled?: (editor: Editor) => boolean
+  /** What the person's role must allow for this action; default "edit". */
+  needs?: keyof Permissions
+}
+
+/** What the person may write; a role without it shows the matching buttons disabled. */
+export interface Permissions {
+  edit: boolean
+  comment: boolean
+}
+
+export interface Toolbar {
+  element: HTMLElement
+  /** Follow the person's role (e.g. a viewer's toolbar is all disabled). */
+  setPermissions: (permissions: Permissions) => void
+  destroy: () => void
 }
 
 const GROUPS: Action[][] = [
@@ -63,8 +78,9 @@ function isPlainText(editor: Editor): boolean {
   )
 }
 
-export function createToolbar(editor: Editor, extra: Action[] = []): { element: HTMLElement; destroy: () => void } {
+export function createToolbar(editor: Editor, extra: Action[] = []): Toolbar {
   const refreshers: Array<() => void> = []
+  let permissions: Permissions = { edit: true, comment: true }
 
   const button = (action: Action) => {
     const tooltip = action.keys ? `${action.label} (${action.keys.replace(/Control/g, 'Ctrl')})` : action.label
@@ -82,7 +98,9 @@ export function createToolbar(editor: Editor, extra: Action[] = []): { element: 
       if (action.active) el.setAttribute('aria-pressed', String(action.active(editor)))
       // aria-disabled, not disabled: a disabled button drops out of the focus
       // order, which would break the toolbar's single tab stop.
-      if (action.enabled) el.setAttribute('aria-disabled', String(!action.enabled(editor)))
+      const usable = permissions[action.needs ?? 'edit'] && (!action.enabled || action.enabled(editor))
+      if (action.enabled || !usable) el.setAttribute('aria-disabled', String(!usable))
+      else el.removeAttribute('aria-disabled')
     })
     return el
   }
@@ -123,7 +141,7 @@ export function createToolbar(editor: Editor, extra: Action[] = []): { element: 
 
   const refresh = () => refreshers.forEach((r) => r())
   const onShortcut = (event: KeyboardEvent) => {
-    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'k' && editor.isFocused) {
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'k' && editor.isFocused && permissions.edit) {
       event.preventDefault()
       linkForm.open()
     }
@@ -133,6 +151,11 @@ export function createToolbar(editor: Editor, extra: Action[] = []): { element: 
   refresh()
   return {
     element,
+    setPermissions: (next) => {
+      permissions = { ...next }
+      if (!permissions.edit) linkForm.element.hidden = true
+      refresh()
+    },
     destroy: () => {
       editor.off('transaction', refresh)
       editor.view.dom.removeEventListener('keydown', onShortcut)
