@@ -13,6 +13,7 @@
  *
  * `--url` and `--pid` may repeat (clients are spread round-robin over the URLs; CPU and
  * memory are summed over the pids), which is how several server instances are measured.
+ * `--protocol hocuspocus` speaks Hocuspocus's framing instead (see `Framing` below).
  * Output: one JSON object per line on stdout; the last one has `"type": "result"`.
  */
 
@@ -28,6 +29,7 @@ import * as Y from 'yjs'
 // -- protocol ------------------------------------------------------------------------
 
 const MSG_SYNC = 0
+const MSG_SYNC_REPLY = 4 // Hocuspocus: a sync message that asks for no step 1 in return
 const SYNC_STEP1 = 0
 const SYNC_STEP2 = 1
 const SYNC_UPDATE = 2
@@ -44,6 +46,51 @@ const EMPTY_STATE_VECTOR = new Uint8Array([0])
 const EMPTY_UPDATE = new Uint8Array([0, 0])
 const STEP1_EMPTY = syncMessage(SYNC_STEP1, EMPTY_STATE_VECTOR)
 const STEP2_EMPTY = syncMessage(SYNC_STEP2, EMPTY_UPDATE)
+
+/**
+ * How sync messages travel on the wire. y-websocket (coreport, the reference,
+ * pycrdt-websocket) sends them as they are, one document per socket named by the URL.
+ * Hocuspocus multiplexes documents on a socket: every message starts with the document's
+ * name (a lib0 varString), its message types extend y-websocket's (4 = a sync reply,
+ * 8 = a sync status ack, 2 = auth), and the server handles nothing for a document before an
+ * auth message for it (@hocuspocus/provider sends one with its token, empty when the
+ * server has no onAuthenticate hook). This generator speaks that framing itself, with one
+ * document per socket as its provider does by default, rather than run @hocuspocus/provider:
+ * the provider keeps a Y.Doc per client and applies every update, which would load this
+ * process with work it does for no other server.
+ */
+let hocuspocus = false
+
+/** Maps a y-websocket message to what goes on the wire for document `name`. */
+const framing = name => {
+  if (!hocuspocus) return msg => msg
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, name)
+  const prefix = Buffer.from(encoding.toUint8Array(encoder))
+  return msg => Buffer.concat([prefix, msg])
+}
+
+const HOCUSPOCUS_AUTH = Buffer.from([2, 0, 0]) // Auth, Token, '' (varString)
+
+/** The y-websocket message inside a received frame (a view on `buf`). */
+const unframe = buf => {
+  if (!hocuspocus) return buf
+  let pos = 0
+  let len = 0
+  let shift = 0
+  for (;;) {
+    const byte = buf[pos++]
+    len += (byte & 0x7f) * 2 ** shift
+    if (byte < 0x80) break
+    shift += 7
+  }
+  const msg = buf.subarray(pos + len)
+  if (msg[0] === MSG_SYNC_REPLY) msg[0] = MSG_SYNC // the same sync message for a client
+  return msg
+}
+
+/** The document a URL names: its last path segment (y-websocket's layout). */
+const roomOf = url => decodeURIComponent(new URL(url).pathname.split('/').pop())
 
 /** Decodes the sync payload of `buf` (a sync message); returns a view on `buf`. */
 const syncPayload = buf => {
@@ -94,6 +141,8 @@ class Client {
   constructor (url, handlers = {}) {
     this.url = url
     this.handlers = handlers
+    /** Maps a y-websocket message to a frame of this client's socket. */
+    this.frame = framing(roomOf(url))
     this.ws = null
     this.closed = false
     this.closeCode = 0
@@ -108,7 +157,10 @@ class Client {
       this.ws = ws
       const timer = setTimeout(() => reject(new Error(`no sync from ${this.url} in ${timeoutMs} ms`)), timeoutMs)
       this._synced = payload => { clearTimeout(timer); resolve(payload) }
-      ws.on('open', () => ws.send(STEP1_EMPTY))
+      ws.on('open', () => {
+        if (hocuspocus) ws.send(this.frame(HOCUSPOCUS_AUTH))
+        ws.send(this.frame(STEP1_EMPTY))
+      })
       ws.on('error', err => { clearTimeout(timer); reject(err) })
       ws.on('message', data => this._onMessage(data))
       ws.on('close', (code, reason) => {
@@ -122,7 +174,8 @@ class Client {
     })
   }
 
-  _onMessage (buf) {
+  _onMessage (data) {
+    const buf = unframe(data)
     if (buf[0] !== MSG_SYNC) return // awareness, acks: not measured here
     const kind = buf[1]
     if (kind === SYNC_UPDATE) {
@@ -133,11 +186,15 @@ class Client {
       if (this._synced) { const done = this._synced; this._synced = null; done(payload) }
     } else if (kind === SYNC_STEP1) {
       // These clients hold nothing the server lacks: answer like a fresh provider.
-      this.ws.send(STEP2_EMPTY)
+      this.ws.send(this.frame(STEP2_EMPTY))
     }
   }
 
+  /** Sends a frame made with `this.frame` (pre-framed, for the timed paths). */
   send (data) { this.ws.send(data) }
+
+  /** Frames and sends a y-websocket message. */
+  sendMessage (msg) { this.ws.send(this.frame(msg)) }
 
   close () {
     if (this.closed || this.ws === null) return Promise.resolve()
@@ -326,6 +383,11 @@ const fanout = async ({ urls, pids, room, docs = 1, clients, writers, rate, warm
   const all = await connectAll(makeClient, docs * clients)
   const writerClients = []
   for (let d = 0; d < docs; d++) for (let w = 0; w < writers; w++) writerClients.push(all[d * clients + w])
+  // The frames each room's writers send: the shared streams themselves for y-websocket;
+  // with Hocuspocus every frame carries its room's name, so each room gets its own copies.
+  const roomStreams = Array.from({ length: docs }, (_, d) => hocuspocus
+    ? messages.map(stream => stream.slice(0, perStream).map(all[d * clients].frame))
+    : messages)
 
   // Sending: each writer keeps to its schedule from the shared start; late ticks catch up.
   const phase = Array.from({ length: totalWriters }, (_, g) => (g / totalWriters))
@@ -353,7 +415,7 @@ const fanout = async ({ urls, pids, room, docs = 1, clients, writers, rate, warm
       for (let g = 0; g < totalWriters; g++) {
         const due = Math.min(perStream, Math.floor(elapsedMs * perWriterPerMs + phase[g]))
         const client = writerClients[g]
-        const stream = messages[g % writers]
+        const stream = roomStreams[Math.floor(g / writers)][g % writers]
         const times = sendTimes[g]
         while (sent[g] < due && !client.closed) {
           times[sent[g]] = performance.now()
@@ -522,16 +584,21 @@ const scenarioS2 = async (opts) => {
   }
 }
 
+/** Many small rooms: every client of each room writes `rate` updates/s (a few people
+ * typing in each of many reports). The figure is the server's CPU for that load, read
+ * beside the latency it kept. */
 const scenarioS3 = async (opts) => {
   const docs = opts.docs ?? 200
+  const clients = opts.clients ?? 3
+  const writers = opts.writers ?? clients
   const r = await fanout({
     urls: opts.urls,
     pids: opts.pids,
     room: `${opts.prefix}-s3`,
     docs,
-    clients: opts.clients ?? 3,
-    writers: 1,
-    rate: opts.rate ?? 2, // updates/s per document
+    clients,
+    writers,
+    rate: writers * (opts.rate ?? 2), // updates/s per document
     warmup: opts.warmup ?? 2,
     duration: opts.duration ?? 10,
     drain: opts.drain ?? 5
@@ -548,18 +615,23 @@ const scenarioS3 = async (opts) => {
 
 // -- S4: memory per open document ------------------------------------------------------
 
-/** A ~1 KB document: `edits` (20) inserts of 50 characters at random places, as one update. */
-const smallDocMessage = (i, random, edits) => {
+/** A ~1 KB document: `edits` (20) inserts of 50 characters at random places, as one
+ * update message, and its text. */
+const smallDoc = (clientID, random, edits) => {
   const doc = new Y.Doc()
-  doc.clientID = 200000 + i
+  doc.clientID = clientID
   const text = doc.getText('t')
   for (let k = 0; k < edits; k++) {
     let s = ''
     while (s.length < 50) s += String.fromCharCode(97 + Math.floor(random() * 26))
     text.insert(Math.floor(random() * (text.length + 1)), s)
   }
-  return syncMessage(SYNC_UPDATE, Y.encodeStateAsUpdate(doc))
+  const made = { message: syncMessage(SYNC_UPDATE, Y.encodeStateAsUpdate(doc)), text: text.toString() }
+  doc.destroy()
+  return made
 }
+
+const smallDocMessage = (i, random, edits) => smallDoc(200000 + i, random, edits).message
 
 /** Opens a room, writes its content, and resolves once the server has answered a sync
  * step 1 sent after the content (both servers answer in order, and coreport answers only
@@ -567,12 +639,12 @@ const smallDocMessage = (i, random, edits) => {
 const openDocWithContent = async (url, content, minBytes) => {
   const client = new Client(url)
   await client.connect()
-  if (minBytes > 0) client.send(content)
+  if (minBytes > 0) client.sendMessage(content)
   const reply = new Promise((resolve, reject) => {
     client.handlers.onStep2 = payload => resolve(payload)
     client.handlers.onClose = (code, reason) => reject(new Error(`closed ${code} ${reason}`))
   })
-  client.send(STEP1_EMPTY)
+  client.sendMessage(STEP1_EMPTY)
   const payload = await reply
   if (payload.length < minBytes) throw new Error(`${url}: state is ${payload.length} bytes, wrote more than ${minBytes}`)
   return client
@@ -680,8 +752,9 @@ const scenarioS5 = async (opts) => {
   })
   await writer.connect()
   await observer.connect()
+  const frames = built.messages.map(writer.frame)
   const t0 = performance.now()
-  for (const m of built.messages) writer.send(m)
+  for (const m of frames) writer.send(m)
   const timeout = sleep((opts.buildTimeout ?? 300) * 1000).then(() => { throw new Error(`the ${edits} edits were not all relayed in time`) })
   await Promise.race([sawEnd, timeout])
   const buildSeconds = (performance.now() - t0) / 1000
@@ -718,9 +791,229 @@ const scenarioS5 = async (opts) => {
   }
 }
 
+// -- S6: many sockets on one instance ----------------------------------------------------
+
+/**
+ * `sockets` clients spread round-robin over `docs` rooms connect (at most 50 handshakes in
+ * flight); each counts as synced once the server's sync step 2 has arrived. They stay idle
+ * for `hold` seconds, then the first client of every room sends one update, which must reach
+ * every other socket of its room: a socket that was accepted but no longer served fails it.
+ * Memory is the server's RSS while holding them, less its RSS before the first connect.
+ */
+const scenarioS6 = async (opts) => {
+  const sockets = opts.sockets ?? 1000
+  const docs = Math.min(opts.docs ?? 100, sockets)
+  const settleMs = (opts.settle ?? 2) * 1000
+  const holdMs = (opts.hold ?? 10) * 1000
+  const drainMs = (opts.drain ?? 10) * 1000
+  const roomOfIndex = i => i % docs
+  // One update per room, made before the clock starts; its marker names the room.
+  const updates = Array.from({ length: docs }, (_, d) => {
+    const doc = new Y.Doc()
+    doc.clientID = 400000 + d
+    doc.getText('t').insert(0, marker(98, d))
+    const message = syncMessage(SYNC_UPDATE, Y.encodeStateAsUpdate(doc))
+    doc.destroy()
+    return message
+  })
+  const sendTimes = new Float64Array(docs)
+  const latencies = []
+  let received = 0
+  let duplicates = 0
+  let stopping = false
+  let drained = null
+  const expected = sockets - docs // every socket but each room's sender
+  const closes = []
+  const makeClient = i => {
+    const d = roomOfIndex(i)
+    let got = false
+    const url = opts.urls[i % opts.urls.length].replace('{room}', `${opts.prefix}-s6-${d}`)
+    return new Client(url, {
+      onUpdate: buf => {
+        const now = performance.now()
+        scanMarkers(buf, 3, (w, seq) => {
+          if (w !== 98 || seq !== d || i < docs) return // i < docs: the room's sender
+          if (got) { duplicates++; return }
+          got = true
+          received++
+          latencies.push(now - sendTimes[d])
+        })
+        if (drained !== null && received >= expected) drained()
+      },
+      onClose: (code, reason) => { if (!stopping) closes.push(`${code} ${reason}`.trim()) }
+    })
+  }
+  const baseline = await steadyRss(opts.pids, settleMs)
+  const t0 = performance.now()
+  const clients = await connectAll(makeClient, sockets)
+  const connectSeconds = (performance.now() - t0) / 1000
+  await sleep(holdMs)
+  const held = await steadyRss(opts.pids, 0)
+  const closedWhileHeld = closes.length
+  const frames = updates.map((m, d) => clients[d].frame(m))
+  for (let d = 0; d < docs; d++) {
+    sendTimes[d] = performance.now()
+    clients[d].send(frames[d])
+  }
+  if (received < expected) {
+    await new Promise(resolve => { drained = resolve; setTimeout(resolve, drainMs) })
+  }
+  stopping = true
+  await closeAll(clients)
+  const sorted = Float64Array.from(latencies).sort()
+  const lost = expected - received
+  const problems = []
+  if (closedWhileHeld) problems.push(`${closedWhileHeld} sockets closed while held (${closes[0]})`)
+  if (lost) problems.push(`${lost} of ${expected} sockets never got their room's update`)
+  return {
+    ok: problems.length === 0,
+    error: problems.join('; ') || undefined,
+    figures: {
+      synced: clients.length,
+      connect_s: round(connectSeconds, 2),
+      rss_mib: round(held / 1024, 1),
+      kib_per_socket: round((held - baseline) / sockets, 1),
+      relay_p99_ms: round(percentile(sorted, 0.99), 2),
+      lost
+    },
+    details: {
+      sockets,
+      docs,
+      hold_s: holdMs / 1000,
+      rss_baseline_kib: baseline,
+      rss_held_kib: held,
+      expected,
+      received,
+      duplicates,
+      relay_p50_ms: round(percentile(sorted, 0.5), 2),
+      relay_max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 2)
+    }
+  }
+}
+
+// -- S7: documents cycling through load and unload -----------------------------------------
+
+/** The number of documents a coreport instance holds, from its Prometheus text. */
+const loadedRooms = async metricsUrl => {
+  if (!metricsUrl) return null
+  const text = await (await fetch(metricsUrl)).text()
+  const match = /^coreport_loaded_rooms (\S+)$/m.exec(text)
+  return match ? Number(match[1]) : null
+}
+
+/** Least-squares slope of `ys` over `xs`. */
+const slope = (xs, ys) => {
+  const n = xs.length
+  const mx = xs.reduce((a, b) => a + b, 0) / n
+  const my = ys.reduce((a, b) => a + b, 0) / n
+  let num = 0
+  let den = 0
+  for (let i = 0; i < n; i++) { num += (xs[i] - mx) * (ys[i] - my); den += (xs[i] - mx) ** 2 }
+  return den ? num / den : NaN
+}
+
+/**
+ * `docs` documents, `batch` at a time: each is opened by a fresh client, given ~1 KB of
+ * content, confirmed (the server answered a sync step 1 sent after the content; coreport
+ * answers once the content is durable) and closed, so the server loads it and, once its
+ * idle time has passed, unloads it. The server's RSS is sampled every `sampleEvery`
+ * documents; growth is the least-squares slope over the samples after the first
+ * `warmDocs` (which fill caches and allocator pools once). At the end the generator waits
+ * for the server to unload everything (`coreport_loaded_rooms` on `metricsUrl`, when given)
+ * and reopens `check` documents spread over the run, whose text must be what was written.
+ */
+const scenarioS7 = async (opts) => {
+  const total = opts.docs ?? 10000
+  const batch = opts.batch ?? 100
+  const sampleEvery = opts.sampleEvery ?? 1000
+  const warmDocs = opts.warmDocs ?? 1000
+  const edits = opts.edits ?? 20
+  const check = opts.check ?? 20
+  const unloadWaitMs = (opts.unloadWait ?? 30) * 1000
+  const urlOf = i => opts.urls[i % opts.urls.length].replace('{room}', `${opts.prefix}-s7-${i}`)
+  const made = i => smallDoc(500000 + i, prng(7000 + i), edits)
+  const sampleRss = async () => {
+    const readings = []
+    for (let k = 0; k < 3; k++) { readings.push(rssKiB(opts.pids)); await sleep(100) }
+    return median(readings)
+  }
+  const samples = [{ docs: 0, rss_kib: await sampleRss(), loaded: await loadedRooms(opts.metricsUrl), s: 0 }]
+  const t0 = performance.now()
+  for (let from = 0; from < total; from += batch) {
+    const count = Math.min(batch, total - from)
+    const clients = await Promise.all(Array.from({ length: count }, (_, k) =>
+      openDocWithContent(urlOf(from + k), made(from + k).message, edits * 50)))
+    await closeAll(clients)
+    const done = from + count
+    if (done % sampleEvery === 0 || done === total) {
+      samples.push({
+        docs: done,
+        rss_kib: await sampleRss(),
+        loaded: await loadedRooms(opts.metricsUrl),
+        s: round((performance.now() - t0) / 1000, 2)
+      })
+    }
+  }
+  const cycleSeconds = (performance.now() - t0) / 1000
+  // Wait for the server to unload what it still holds, then read its memory at rest.
+  let loadedEnd = await loadedRooms(opts.metricsUrl)
+  const waitUntil = performance.now() + unloadWaitMs
+  while (loadedEnd !== null && loadedEnd > 0 && performance.now() < waitUntil) {
+    await sleep(250)
+    loadedEnd = await loadedRooms(opts.metricsUrl)
+  }
+  const rssEnd = await steadyRss(opts.pids, loadedEnd === null ? unloadWaitMs / 10 : 1000)
+  // Reopen documents from across the run: what was written must come back.
+  const wrong = []
+  for (let k = 0; k < Math.min(check, total); k++) {
+    const i = Math.floor(k * total / Math.min(check, total))
+    const doc = new Y.Doc()
+    const client = new Client(urlOf(i), { onStep2: payload => Y.applyUpdate(doc, payload) })
+    await client.connect()
+    await client.close()
+    if (doc.getText('t').toString() !== made(i).text) wrong.push(i)
+    doc.destroy()
+  }
+  const counted = samples.filter(x => x.docs > warmDocs)
+  const xs = counted.map(x => x.docs)
+  const ys = counted.map(x => x.rss_kib)
+  const growth = counted.length >= 2 ? slope(xs, ys) * 1000 : NaN
+  const problems = []
+  if (loadedEnd) problems.push(`${loadedEnd} documents still loaded ${unloadWaitMs / 1000} s after the last close`)
+  if (wrong.length) problems.push(`${wrong.length} of ${check} reopened documents differ (first: #${wrong[0]})`)
+  if (counted.length < 2) problems.push('fewer than 2 samples after the warm-up: raise docs or lower sampleEvery')
+  return {
+    ok: problems.length === 0,
+    error: problems.join('; ') || undefined,
+    figures: {
+      growth_kib_per_1000: round(growth, 0),
+      rss_end_mib: round(rssEnd / 1024, 1),
+      docs_per_s: round(total / cycleSeconds, 0)
+    },
+    details: {
+      docs: total,
+      batch,
+      warm_docs: warmDocs,
+      rss_after_warmup_kib: samples.find(x => x.docs >= warmDocs)?.rss_kib ?? null,
+      rss_end_kib: rssEnd,
+      loaded_end: loadedEnd,
+      reopened: Math.min(check, total),
+      samples
+    }
+  }
+}
+
 // -- main ------------------------------------------------------------------------------
 
-const SCENARIOS = { S1: scenarioS1, S2: scenarioS2, S3: scenarioS3, S4: scenarioS4, S5: scenarioS5 }
+const SCENARIOS = {
+  S1: scenarioS1,
+  S2: scenarioS2,
+  S3: scenarioS3,
+  S4: scenarioS4,
+  S5: scenarioS5,
+  S6: scenarioS6,
+  S7: scenarioS7
+}
 
 const main = async () => {
   const { values } = parseArgs({
@@ -729,15 +1022,18 @@ const main = async () => {
       url: { type: 'string', multiple: true },
       pid: { type: 'string', multiple: true },
       prefix: { type: 'string', default: `bench${Date.now().toString(36)}` },
+      protocol: { type: 'string', default: 'y-websocket' },
       // Scenario parameters, as JSON: {"duration": 10, "steps": [500, 1000], ...}
       params: { type: 'string', default: '{}' }
     }
   })
   const run = SCENARIOS[values.scenario]
-  if (!run || !values.url?.length || !values.pid?.length) {
-    process.stderr.write(`usage: loadgen.mjs --scenario ${Object.keys(SCENARIOS).join('|')} --url URL_WITH_{room} --pid PID [--params JSON]\n`)
+  const protocols = ['y-websocket', 'hocuspocus']
+  if (!run || !values.url?.length || !values.pid?.length || !protocols.includes(values.protocol)) {
+    process.stderr.write(`usage: loadgen.mjs --scenario ${Object.keys(SCENARIOS).join('|')} --url URL_WITH_{room} --pid PID [--protocol ${protocols.join('|')}] [--params JSON]\n`)
     process.exit(2)
   }
+  hocuspocus = values.protocol === 'hocuspocus'
   const opts = {
     ...JSON.parse(values.params),
     urls: values.url,

@@ -1,20 +1,24 @@
-"""The benchmark: coreport and the reference server side by side, one table.
+"""The benchmark: coreport, the reference server and its peers side by side, one table.
 
-    .venv/bin/python -m tests.bench.run [--quick] [--repeat N] [--scenarios S1,S2,S4,S5]
+    .venv/bin/python -m tests.bench.run [--quick] [--repeat N] [--scenarios S1,S3,S6]
+        [--servers coreport,reference,hocuspocus,pycrdt-websocket]
 
 Each server is started fresh for every scenario and repetition (coreport with its
-durable-before-relay persistence, which is always on; the reference in memory, as it runs
-by default), one at a time on this machine, and driven by the same Node load generator
-(``loadgen.mjs``). Figures are medians over the repetitions; a scenario that fails for a
-server shows the failure instead of a number.
+durable-before-relay persistence, which is always on; the reference, Hocuspocus and
+pycrdt-websocket in memory, as they run by default), one at a time on this machine, and
+driven by the same Node load generator (``loadgen.mjs``). Figures are medians over the
+repetitions, with each server's ratio to the reference; a scenario that fails for a server
+shows the failure instead of a number.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
+import re
 import shlex
 import socket
 import statistics
@@ -23,8 +27,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +42,12 @@ from tests.support.server import ServerProcess
 BENCH_DIR = Path(__file__).resolve().parent
 LOADGEN = BENCH_DIR / "loadgen.mjs"
 REFERENCE_SCRIPT = BENCH_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
+HOCUSPOCUS_SCRIPT = BENCH_DIR / "peers" / "hocuspocus.mjs"
+HOCUSPOCUS_PACKAGE = BENCH_DIR / "node_modules" / "@hocuspocus" / "server" / "package.json"
+PYCRDT_WS_SCRIPT = BENCH_DIR / "peers" / "pycrdt_ws.py"
 REFERENCE = "reference"
+HOCUSPOCUS = "hocuspocus"
+PYCRDT_WS = "pycrdt-websocket"
 
 # Scenario parameters handed to the load generator (see loadgen.mjs for their meaning).
 FULL: dict[str, dict[str, Any]] = {
@@ -52,6 +63,8 @@ FULL: dict[str, dict[str, Any]] = {
     "S3": {"docs": 200, "clients": 3, "rate": 2, "warmup": 2, "duration": 10},
     "S4": {"docs": 1000, "settle": 3},
     "S5": {"edits": 20000, "syncs": 5},
+    "S6": {"sockets": 1000, "docs": 100, "hold": 10, "settle": 2},
+    "S7": {"docs": 10000, "batch": 100, "sampleEvery": 1000, "warmDocs": 1000, "check": 20},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "S1": {**FULL["S1"], "warmup": 0.5, "duration": 2},
@@ -59,8 +72,19 @@ QUICK: dict[str, dict[str, Any]] = {
     "S3": {**FULL["S3"], "docs": 50, "warmup": 0.5, "duration": 2},
     "S4": {"docs": 200, "settle": 1},
     "S5": {"edits": 2000, "syncs": 3},
+    "S6": {**FULL["S6"], "hold": 2, "settle": 1},
+    "S7": {"docs": 2000, "batch": 100, "sampleEvery": 250, "warmDocs": 500, "check": 10},
 }
-DEFAULT_SCENARIOS = ("S1", "S2", "S4", "S5")
+DEFAULT_SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7")
+# Scenarios that only some servers take part in. S7 measures documents going through load
+# from the store and unload back to it; the peers run in memory and have no such cycle: the
+# reference keeps every document until it stops, Hocuspocus and pycrdt-websocket drop a
+# document and its content when its last client leaves.
+ONLY: dict[str, tuple[str, ...]] = {"S7": ("coreport",)}
+# Server settings a scenario needs: S7 has coreport unload a document 1 s after its last
+# client left (30 s by default), so that 10,000 documents cycle in a run of minutes.
+COREPORT_SCENARIO_ENV: dict[str, dict[str, str]] = {"S7": {"COREPORT_ROOM_IDLE_SECONDS": "1"}}
+TIMEOUTS = {"S2": 900.0, "S7": 1800.0}
 # Other work the machine may be doing when a run starts, in CPUs (see wait_for_quiet).
 QUIET_CPUS = 0.3
 
@@ -81,12 +105,25 @@ FIGURES: dict[str, tuple[Figure, ...]] = {
     "S2": (Figure("sustained_updates_per_s", "sustained updates/s, p99 <= 100 ms, no loss", 0),),
     "S3": (
         Figure("server_cpu_pct", "server CPU (% of one core)"),
+        Figure("p50_ms", "latency p50 (ms)", 2),
         Figure("p99_ms", "latency p99 (ms)", 2),
     ),
     "S4": (Figure("kib_per_doc", "memory per open document (KiB)"),),
     "S5": (
         Figure("sync_ms", "new client sync time (ms)", 1),
         Figure("build_s", "time to ingest and relay the edits (s)", 2),
+    ),
+    "S6": (
+        Figure("synced", "sockets connected and synced", 0),
+        Figure("connect_s", "time to connect and sync them all (s)", 2),
+        Figure("rss_mib", "server RSS while holding them (MiB)", 1),
+        Figure("kib_per_socket", "memory per socket (KiB)", 1),
+        Figure("relay_p99_ms", "one update per document, delivery p99 (ms)", 2),
+    ),
+    "S7": (
+        Figure("growth_kib_per_1000", "RSS growth per 1,000 documents cycled (KiB)", 0),
+        Figure("rss_end_mib", "server RSS once all are unloaded (MiB)", 1),
+        Figure("docs_per_s", "documents opened, written, closed per second", 0),
     ),
 }
 
@@ -106,11 +143,23 @@ def describe(scenario: str, params: dict[str, Any]) -> str:
         )
     if scenario == "S3":
         return (
-            f"S3 many docs: {p['docs']} docs x {p['clients']} clients, {p['rate']} updates/s each"
+            f"S3 many docs: {p['docs']} docs x {p['clients']} clients, every client writing "
+            f"{p['rate']} updates/s, {p['duration']} s measured"
         )
     if scenario == "S4":
         return f"S4 memory: {p['docs']} docs of ~1 KB, one client each"
-    return f"S5 sync: a doc built from {p['edits']:,} edits, median of {p['syncs']} new clients"
+    if scenario == "S5":
+        return f"S5 sync: a doc built from {p['edits']:,} edits, median of {p['syncs']} new clients"
+    if scenario == "S6":
+        return (
+            f"S6 sockets: {p['sockets']:,} sockets over {p['docs']} docs on one instance, held "
+            f"{p['hold']} s, then one update per doc to every other socket"
+        )
+    return (
+        f"S7 load/unload: {p['docs']:,} docs of ~1 KB opened, written and closed {p['batch']} "
+        f"at a time (coreport unloads after 1 s idle); RSS every {p['sampleEvery']:,} docs, "
+        f"growth fitted after the first {p['warmDocs']:,}; {p['check']} docs reopened and checked"
+    )
 
 
 # -- servers -----------------------------------------------------------------------------
@@ -125,6 +174,10 @@ class Running:
     command: str
     stop: Callable[[], None]
     alive: Callable[[], bool]
+    protocol: str = "y-websocket"  # or "hocuspocus" (see loadgen.mjs)
+    metrics_url: str | None = None  # coreport's Prometheus text, read by S7
+    # How many lines (warnings, errors) the server printed after it was ready, the last few.
+    printed: Callable[[], tuple[int, list[str]]] = lambda: (0, [])
 
 
 # The reference has no sign-in and no rate limits; coreport runs without them too, so both
@@ -136,28 +189,35 @@ COREPORT_ENV = {
     "COREPORT_MESSAGES_PER_SECOND": "1000000000",
     "COREPORT_MESSAGE_BURST": "1000000000",
     "COREPORT_CONNECTS_PER_MINUTE": "1000000000",
+    # The peers log warnings only; so does coreport here (uvicorn logs two INFO lines
+    # per WebSocket, 20,000 in S7).
+    "COREPORT_LOG_LEVEL": "warning",
 }
 
 
-def start_coreport(workdir: Path) -> Running:
-    process = ServerProcess(workdir / "data", env=COREPORT_ENV).start()
+def start_coreport(workdir: Path, scenario: str) -> Running:
+    settings = {**COREPORT_ENV, **COREPORT_SCENARIO_ENV.get(scenario, {})}
+    process = ServerProcess(workdir / "data", env=settings).start()
     popen = process._process
     assert popen is not None
-    env = " ".join(f"{k}={v}" for k, v in COREPORT_ENV.items())
+    env = " ".join(f"{k}={v}" for k, v in settings.items())
     command = (
         f"{env} {Path(sys.executable).name} -m coreport serve --host 127.0.0.1 --port 0 "
         "--data-dir DIR  (embedded default: SQLite, in-process bus)"
     )
+    at_ready = len(process.output)
 
     def stop() -> None:
         process.stop()
-        # ServerProcess leaves its output pipe to the garbage collector (a ResourceWarning
-        # under pytest): wait for its reader thread to reach the end, then close the pipe.
-        for thread in threading.enumerate():
-            if thread.name == f"coreport-out-{popen.pid}":
-                thread.join(10)
-        if popen.stdout is not None:
-            popen.stdout.close()
+
+    def printed() -> tuple[int, list[str]]:
+        # "coreport: ..." lines are its start-up banner, which may end after the ready line.
+        lines = [
+            line
+            for line in process.output[at_ready:]
+            if _worth_noting(line) and not line.startswith("coreport: ")
+        ]
+        return len(lines), lines[-3:]
 
     return Running(
         url_template=process.ws_base + "/{room}",
@@ -165,6 +225,8 @@ def start_coreport(workdir: Path) -> Running:
         command=command,
         stop=stop,
         alive=lambda: popen.poll() is None,
+        metrics_url=process.url.rstrip("/") + "/metrics",
+        printed=printed,
     )
 
 
@@ -175,32 +237,55 @@ def _free_port() -> int:
         return port
 
 
-def start_reference(workdir: Path, timeout: float = 20.0) -> Running:
-    if not REFERENCE_SCRIPT.exists():
-        raise RuntimeError(f"{REFERENCE_SCRIPT} is missing: run `npm ci` in {BENCH_DIR}")
-    port = _free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
-    env.pop("YPERSISTENCE", None)  # in memory, as the reference runs by default
+# uvicorn (coreport, pycrdt-websocket) logs every WebSocket accepted, opened and closed at
+# INFO: such lines are not worth a note; warnings and errors are.
+_INFO = re.compile(r"^INFO:|\sINFO\s")
+
+
+def _worth_noting(line: str) -> bool:
+    return _INFO.search(line) is None
+
+
+@dataclass
+class _Peer:
+    """A peer server's process and what it printed after its ready line."""
+
+    process: subprocess.Popen[str]
+    ready: re.Match[str]
+    stop: Callable[[], None]
+    printed: Callable[[], tuple[int, list[str]]]
+
+
+def _start_process(
+    name: str, argv: list[str], workdir: Path, ready: re.Pattern[str], env: dict[str, str]
+) -> _Peer:
+    """Starts a peer server with environment ``env`` and waits (up to 20 s) for a line that
+    ``ready`` matches; stopping it is SIGTERM, then SIGKILL after 10 s."""
     process = subprocess.Popen(
-        ["node", str(REFERENCE_SCRIPT)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=workdir,
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=workdir
     )
-    ready = threading.Event()
-    output: list[str] = []
+    started = threading.Event()
+    found: list[re.Match[str]] = []
+    before: deque[str] = deque(maxlen=20)  # why it did not start
+    after: deque[str] = deque(maxlen=3)  # what it printed while measured (errors, mostly)
+    count = [0]
 
     def drain() -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            output.append(line.rstrip("\n"))
-            if "running at" in line:
-                ready.set()
-        ready.set()
+            if found:
+                if _worth_noting(line):
+                    count[0] += 1
+                    after.append(line.rstrip("\n"))
+                continue
+            before.append(line.rstrip("\n"))
+            match = ready.search(line)
+            if match:
+                found.append(match)
+                started.set()
+        started.set()
 
-    reader = threading.Thread(target=drain, daemon=True, name=f"reference-out-{process.pid}")
+    reader = threading.Thread(target=drain, daemon=True, name=f"{name}-out-{process.pid}")
     reader.start()
 
     def stop() -> None:
@@ -215,16 +300,64 @@ def start_reference(workdir: Path, timeout: float = 20.0) -> Running:
         if process.stdout is not None:
             process.stdout.close()
 
-    if not ready.wait(timeout) or process.poll() is not None:
+    if not started.wait(20.0) or not found or process.poll() is not None:
         stop()
-        raise RuntimeError("reference server did not start:\n" + "\n".join(output[-20:]))
+        raise RuntimeError(f"{name} did not start:\n" + "\n".join(before))
+    return _Peer(process, found[0], stop, lambda: (count[0], list(after)))
+
+
+def start_reference(workdir: Path, scenario: str) -> Running:
+    if not REFERENCE_SCRIPT.exists():
+        raise RuntimeError(f"{REFERENCE_SCRIPT} is missing: run `npm ci` in {BENCH_DIR}")
+    port = _free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
+    env.pop("YPERSISTENCE", None)  # in memory, as the reference runs by default
+    argv = ["node", str(REFERENCE_SCRIPT)]
+    peer = _start_process(REFERENCE, argv, workdir, re.compile("running at"), env)
     return Running(
         url_template=f"ws://127.0.0.1:{port}/{{room}}",
-        pids=[process.pid],
+        pids=[peer.process.pid],
         command="HOST=127.0.0.1 PORT=PORT node tests/bench/"
         + str(REFERENCE_SCRIPT.relative_to(BENCH_DIR)),
-        stop=stop,
-        alive=lambda: process.poll() is None,
+        stop=peer.stop,
+        alive=lambda: peer.process.poll() is None,
+        printed=peer.printed,
+    )
+
+
+_RUNNING_AT = re.compile(r"running at (ws://\S+)")
+
+
+def start_hocuspocus(workdir: Path, scenario: str) -> Running:
+    if not HOCUSPOCUS_PACKAGE.exists():
+        raise RuntimeError(f"@hocuspocus/server is missing: run `npm ci` in {BENCH_DIR}")
+    argv = ["node", str(HOCUSPOCUS_SCRIPT), "--host", "127.0.0.1", "--port", "0"]
+    peer = _start_process(HOCUSPOCUS, argv, workdir, _RUNNING_AT, dict(os.environ))
+    return Running(
+        url_template=peer.ready.group(1) + "/{room}",
+        pids=[peer.process.pid],
+        command="node tests/bench/peers/hocuspocus.mjs --host 127.0.0.1 --port 0",
+        stop=peer.stop,
+        alive=lambda: peer.process.poll() is None,
+        protocol="hocuspocus",
+        printed=peer.printed,
+    )
+
+
+def start_pycrdt_websocket(workdir: Path, scenario: str) -> Running:
+    if importlib.util.find_spec("pycrdt.websocket") is None:
+        raise RuntimeError("pycrdt-websocket is not installed: pip install -e '.[bench]'")
+    argv = [sys.executable, str(PYCRDT_WS_SCRIPT), "--host", "127.0.0.1", "--port", "0"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    peer = _start_process(PYCRDT_WS, argv, workdir, _RUNNING_AT, env)
+    return Running(
+        url_template=peer.ready.group(1) + "/{room}",
+        pids=[peer.process.pid],
+        command=f"{Path(sys.executable).name} tests/bench/peers/pycrdt_ws.py "
+        "--host 127.0.0.1 --port 0",
+        stop=peer.stop,
+        alive=lambda: peer.process.poll() is None,
+        printed=peer.printed,
     )
 
 
@@ -252,10 +385,13 @@ def wait_for_quiet(max_wait: float, threshold: float) -> float:
             return other
 
 
-SERVERS: dict[str, Callable[[Path], Running]] = {
+SERVERS: dict[str, Callable[[Path, str], Running]] = {
     "coreport": start_coreport,
     REFERENCE: start_reference,
+    HOCUSPOCUS: start_hocuspocus,
+    PYCRDT_WS: start_pycrdt_websocket,
 }
+DEFAULT_SERVERS = tuple(SERVERS)
 
 
 # -- running -----------------------------------------------------------------------------
@@ -272,6 +408,9 @@ class Outcome:
     seconds: float = 0.0
     # CPUs' worth of other work on the machine just before the server started.
     busy_before: float = 0.0
+    # Lines the server printed while it was measured, and the last of them.
+    printed: int = 0
+    printed_last: str = ""
 
 
 def loadgen_command(
@@ -281,6 +420,10 @@ def loadgen_command(
     command += ["--url", running.url_template]
     for pid in running.pids:
         command += ["--pid", str(pid)]
+    if running.protocol != "y-websocket":
+        command += ["--protocol", running.protocol]
+    if scenario == "S7" and running.metrics_url:
+        params = {**params, "metricsUrl": running.metrics_url}
     return [*command, "--params", json.dumps(params, separators=(",", ":"))]
 
 
@@ -290,7 +433,7 @@ def run_once(
     """Start ``server`` fresh, run one scenario against it, stop it."""
     with tempfile.TemporaryDirectory(prefix=f"bench-{server}-") as tmp:
         try:
-            running = SERVERS[server](Path(tmp))
+            running = SERVERS[server](Path(tmp), scenario)
         except Exception as exc:
             return Outcome(ok=False, error=f"server did not start: {exc}".splitlines()[0]), []
         command = loadgen_command(scenario, running, prefix, params)
@@ -300,6 +443,8 @@ def run_once(
                 outcome = Outcome(ok=False, error="the server process exited during the run")
         finally:
             running.stop()
+        outcome.printed, last = running.printed()
+        outcome.printed_last = last[-1] if last else ""
         return outcome, [running.command, _shown(command, running)]
 
 
@@ -361,21 +506,24 @@ def run_benchmark(
     *,
     params: dict[str, dict[str, Any]],
     repeat: int,
-    servers: Sequence[str] = ("coreport", REFERENCE),
+    servers: Sequence[str] = DEFAULT_SERVERS,
     progress: Callable[[str], None] | None = None,
     quiet_wait: float = 0.0,
 ) -> Report:
-    """Run every scenario ``repeat`` times against every server, one at a time."""
+    """Run every scenario ``repeat`` times against every server that takes part in it
+    (``ONLY``), one at a time."""
     report = Report(list(scenarios), list(servers), params, repeat)
     report.load_before = os.getloadavg()
     started = time.perf_counter()
     run_id = f"{int(time.time()):x}"
     for rep in range(repeat):
         for scenario in scenarios:
-            # Alternate the order, so neither server always runs on a machine the other warmed.
-            order = list(servers) if rep % 2 == 0 else list(reversed(servers))
+            # Rotate the order, so no server always runs on a machine another one warmed.
+            taking_part = [s for s in servers if s in ONLY.get(scenario, servers)]
+            shift = rep % len(taking_part) if taking_part else 0
+            order = taking_part[shift:] + taking_part[:shift]
             for server in order:
-                timeout = 900.0 if scenario == "S2" else 300.0
+                timeout = TIMEOUTS.get(scenario, 300.0)
                 prefix = f"b{run_id}-{rep}-{server[:4]}"
                 busy = wait_for_quiet(quiet_wait, QUIET_CPUS) if quiet_wait > 0 else 0.0
                 outcome, commands = run_once(server, scenario, params[scenario], prefix, timeout)
@@ -404,7 +552,7 @@ def _median(outcomes: list[Outcome], key: str) -> float | None:
 def cell(report: Report, scenario: str, server: str, figure: Figure) -> tuple[str, float | None]:
     outcomes = report.outcomes.get((scenario, server), [])
     if not outcomes:
-        return "not run", None
+        return ("n/a" if server not in ONLY.get(scenario, (server,)) else "not run"), None
     failed = [o for o in outcomes if not o.ok]
     if failed:
         return f"FAILED {len(failed)}/{len(outcomes)}: {failed[0].error[:60]}", None
@@ -457,9 +605,19 @@ def notes(report: Report) -> list[str]:
             run = f"{scenario} {server} run {i + 1}"
             if o.busy_before > QUIET_CPUS:
                 out.append(f"{run}: started while other work used {o.busy_before:.1f} CPUs")
+            if o.printed:
+                out.append(
+                    f"{run}: the server printed {o.printed} lines (not INFO) while it ran "
+                    f"(last: {o.printed_last[:160]})"
+                )
             if not o.ok:
                 out.append(f"{run} failed: {o.error}")
                 continue
+            if scenario == "S7":
+                shown = " ".join(
+                    f"{x['docs']}:{x['rss_kib'] / 1024:.1f}" for x in o.details.get("samples", [])
+                )
+                out.append(f"{run}: RSS (MiB) after N docs {shown}; end {o.figures['rss_end_mib']}")
             if scenario == "S2":
                 out.append(f"{run} stopped at {o.figures.get('stopped_by')}")
                 if o.figures.get("generator_limited"):
@@ -486,18 +644,28 @@ def machine() -> list[str]:
                 break
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
     versions = []
-    for package in ("@y/websocket-server", "yjs", "ws"):
+    for package in ("@y/websocket-server", "@hocuspocus/server", "yjs", "ws"):
         manifest = BENCH_DIR / "node_modules" / package / "package.json"
         if manifest.exists():
             versions.append(f"{package} {json.loads(manifest.read_text())['version']}")
-    from importlib.metadata import version
-
+    python = [
+        f"{name} {version(name)}"
+        for name in ("coreport", "pycrdt", "pycrdt-websocket", "uvicorn", "websockets")
+        if _installed(name)
+    ]
     return [
         f"machine: {os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}",
-        f"python {platform.python_version()}, coreport {version('coreport')}, "
-        f"pycrdt {version('pycrdt')}, uvicorn {version('uvicorn')}; "
+        f"python {platform.python_version()}, {', '.join(python)}; "
         f"node {node.stdout.strip()}, " + ", ".join(versions),
     ]
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        version(distribution)
+    except PackageNotFoundError:
+        return False
+    return True
 
 
 def render(report: Report) -> str:
@@ -530,9 +698,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scenarios",
         default=",".join(DEFAULT_SCENARIOS),
-        help="comma-separated, from S1,S2,S3,S4,S5 (default %(default)s)",
+        help="comma-separated, from S1 ... S7 (default %(default)s)",
     )
-    parser.add_argument("--servers", default=f"coreport,{REFERENCE}", help="default %(default)s")
+    parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS), help="default %(default)s")
     parser.add_argument("--json", type=Path, help="also write every raw result to this file")
     parser.add_argument(
         "--quiet-wait",

@@ -1,11 +1,14 @@
-"""The benchmark harness in its quickest form, against coreport and the reference server.
+"""The benchmark harness in its quickest form, against coreport, the reference server and
+its peers (Hocuspocus, pycrdt-websocket).
 
-It checks that the harness works end to end (figures come out, nothing is lost); it sets no
-speed targets, which are figures to read, not tests to pass.
+It checks that the harness works end to end (figures come out, nothing is lost, each peer
+is spoken to in its own protocol); it sets no speed targets, which are figures to read,
+not tests to pass.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 
 import pytest
@@ -14,22 +17,33 @@ from tests.bench import run
 from tests.support.services import service_unavailable
 
 SMOKE = {
-    "S1": {**run.QUICK["S1"], "warmup": 0.5, "duration": 2},
+    "S1": {**run.QUICK["S1"], "warmup": 0.5, "duration": 1.5},
     "S5": {"edits": 2000, "syncs": 2},
+    "S6": {"sockets": 200, "docs": 20, "hold": 0.5, "settle": 0.5},
+    "S7": {"docs": 400, "batch": 50, "sampleEvery": 100, "warmDocs": 100, "check": 5},
 }
 
 
-@pytest.mark.node
-@pytest.mark.timeout(90)
-def test_harness_produces_figures_for_both_servers() -> None:
+def require_servers() -> None:
     if shutil.which("node") is None:
         service_unavailable("node", "no `node` on PATH")
     if not run.REFERENCE_SCRIPT.exists():
         service_unavailable("@y/websocket-server", f"run `npm ci` in {run.BENCH_DIR}")
+    if not run.HOCUSPOCUS_PACKAGE.exists():
+        service_unavailable("@hocuspocus/server", f"run `npm ci` in {run.BENCH_DIR}")
+    if importlib.util.find_spec("pycrdt.websocket") is None:
+        service_unavailable("pycrdt-websocket", "pip install -e '.[dev]' (it includes [bench])")
+
+
+@pytest.mark.node
+@pytest.mark.timeout(150)
+def test_harness_produces_figures_for_every_server() -> None:
+    require_servers()
 
     report = run.run_benchmark(["S1", "S5"], params=SMOKE, repeat=1)
 
-    for server in ("coreport", run.REFERENCE):
+    assert report.servers == ["coreport", run.REFERENCE, run.HOCUSPOCUS, run.PYCRDT_WS]
+    for server in report.servers:
         s1 = report.outcomes[("S1", server)][0]
         assert s1.ok, f"S1 on {server}: {s1.error}"
         assert s1.details["lost"] == 0
@@ -46,4 +60,34 @@ def test_harness_produces_figures_for_both_servers() -> None:
 
     table = run.format_table(report)
     assert "FAILED" not in table
-    assert "coreport/reference" in table
+    for ratio in ("coreport/reference", "hocuspocus/reference", "pycrdt-websocket/reference"):
+        assert ratio in table
+
+
+@pytest.mark.node
+@pytest.mark.timeout(120)
+def test_many_sockets_and_documents_cycling() -> None:
+    require_servers()
+
+    report = run.run_benchmark(
+        ["S6", "S7"], params=SMOKE, repeat=1, servers=["coreport", run.REFERENCE]
+    )
+
+    for server in report.servers:
+        s6 = report.outcomes[("S6", server)][0]
+        assert s6.ok, f"S6 on {server}: {s6.error}"
+        assert s6.figures["synced"] == 200
+        assert s6.figures["lost"] == 0
+        assert s6.details["received"] == s6.details["expected"] == 180
+        assert s6.figures["rss_mib"] > 0
+
+    # S7 runs against coreport only: the reference has no load/unload cycle.
+    assert ("S7", run.REFERENCE) not in report.outcomes
+    s7 = report.outcomes[("S7", "coreport")][0]
+    assert s7.ok, f"S7: {s7.error}"
+    # Every document was unloaded by the end, and the reopened ones kept their content.
+    assert s7.details["loaded_end"] == 0
+    assert s7.details["reopened"] == 5
+    assert [x["docs"] for x in s7.details["samples"]] == [0, 100, 200, 300, 400]
+    assert isinstance(s7.figures["growth_kib_per_1000"], int | float)
+    assert "n/a" in run.format_table(report)
