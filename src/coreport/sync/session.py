@@ -110,7 +110,7 @@ class Session:
         self._buffered = 0
         self._wakeup = asyncio.Event()
         self._closing: tuple[CloseCode, str] | None = None
-        self._closed = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
         self._done = asyncio.Event()
         self._presence = presence
         self.member = f"{label}#{id(self):x}"
@@ -171,14 +171,15 @@ class Session:
                 color=identity.color if identity else None,
             )
         try:
+            # The reader ends when the client goes or misbehaves; the writer cancels it
+            # when the server closes the socket (a client need not answer a close).
             reader = asyncio.create_task(self._read(room), name=f"coreport-recv:{self.label}")
-            closed = asyncio.create_task(self._closed.wait())
+            self._reader = reader
             try:
-                await asyncio.wait((reader, closed), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait((reader,))
             finally:
-                for task in (reader, closed):
-                    task.cancel()
-                await asyncio.gather(reader, closed, return_exceptions=True)
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
         finally:
             room.leave(self)
             if self._presence is not None:
@@ -206,7 +207,6 @@ class Session:
             # The client is gone or misbehaved: stop writing to it.
             if self._closing is None:
                 self._closing = (codes.NORMAL, "client left")
-            self._closed.set()
             self._wakeup.set()
 
     def _handle(self, room: Room, data: bytes | None) -> bool:
@@ -281,7 +281,8 @@ class Session:
         finally:
             self._outgoing.clear()
             self._buffered = 0
-            self._closed.set()
+            if self._reader is not None:
+                self._reader.cancel()
         code, detail = self._closing or (codes.NORMAL, "")
         try:
             await self._transport.close(code.code, _reason(code, detail))

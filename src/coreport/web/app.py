@@ -15,7 +15,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 
 from coreport.access.limits import AddressLimiter
 from coreport.access.live import LiveAccess
@@ -259,8 +259,6 @@ def create_app(
         *comments_api.routes,
         *runs_api.routes,
         *embed_api.routes,
-        WebSocketRoute("/ws/reports/{report_id}/comments", ws.comments_socket),
-        WebSocketRoute("/ws/reports/{report_id}", ws.report_socket),
         Mount("/", app=Frontend(Path(__file__).parent / "static")),
     ]
     guard = Middleware(
@@ -269,7 +267,9 @@ def create_app(
         config=auth,
         connects=AddressLimiter(settings.connects_per_minute, clock.now),
     )
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
+    # Document sockets are served right behind the access check (web/ws.py).
+    sockets = Middleware(ws.DocumentSockets, service=service)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[guard, sockets])
     app.state.service = service
     return app
 

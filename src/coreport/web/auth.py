@@ -195,7 +195,12 @@ def maybe_principal_of(connection: HTTPConnection) -> Principal | None:
 
 
 def grant_of(connection: HTTPConnection) -> SocketGrant | None:
-    grant: SocketGrant | None = connection.scope.get(_GRANT)
+    return grant_in(connection.scope)
+
+
+def grant_in(scope: Scope) -> SocketGrant | None:
+    """What the middleware granted a document socket (``None``: not decided here)."""
+    grant: SocketGrant | None = scope.get(_GRANT)
     return grant
 
 

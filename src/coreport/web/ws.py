@@ -1,21 +1,29 @@
-"""The WebSocket endpoint: a thin adapter from Starlette to a sync ``Session``."""
+"""Document sockets (``/ws/reports/{id}`` and ``/ws/reports/{id}/comments``), served
+straight from ASGI: a thin adapter from uvicorn's WebSocket events to a sync ``Session``.
+
+No router, exception middleware or Starlette ``WebSocket`` sits between uvicorn and the
+session: each cost memory for every open socket and Python calls for every message, and
+a document socket needs none of them (the access middleware in front has already decided
+who it is and what it may do).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from coreport.access.limits import TokenBucket
 from coreport.access.live import LiveSocket
-from coreport.access.policy import allows, write_action
+from coreport.access.policy import RouteTable, allows, write_action
 from coreport.protocol import codes
 from coreport.protocol.messages import ProtocolError
 from coreport.sync.names import BadReportId, comments_doc, report_doc
 from coreport.sync.session import Identity, Session
-from coreport.web.auth import grant_of
+from coreport.web.auth import grant_in
 
 if TYPE_CHECKING:
     from coreport.web.app import Service
@@ -23,61 +31,76 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class StarletteTransport:
-    """A Starlette WebSocket seen as the session's ``Transport``."""
+class AsgiTransport:
+    """An accepted ASGI WebSocket seen as the session's ``Transport``."""
 
-    def __init__(self, websocket: WebSocket) -> None:
-        self._ws = websocket
+    __slots__ = ("_receive", "_send")
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
 
     async def receive(self) -> bytes | None:
-        message = await self._ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return None
+        message = await self._receive()
+        if message["type"] != "websocket.receive":
+            return None  # websocket.disconnect
         data = message.get("bytes")
         if data is None:
             raise ProtocolError("text frames are not part of the protocol", codes.UNSUPPORTED_DATA)
         return bytes(data)
 
     async def send(self, data: bytes) -> None:
-        await self._ws.send_bytes(data)
+        await self._send({"type": "websocket.send", "bytes": data})
 
     async def close(self, code: int, reason: str) -> None:
-        await self._ws.close(code, reason)
+        await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
 
-async def report_socket(websocket: WebSocket) -> None:
-    await _serve(websocket, comments=False)
+class DocumentSockets:
+    """ASGI middleware that serves document sockets itself and passes everything else on."""
+
+    def __init__(self, app: ASGIApp, *, service: Service) -> None:
+        self.app = app
+        self._service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            target = RouteTable.websocket(scope["path"])
+            if target is not None:
+                await _serve(scope, receive, send, self._service, *target)
+                return
+        await self.app(scope, receive, send)
 
 
-async def comments_socket(websocket: WebSocket) -> None:
-    await _serve(websocket, comments=True)
-
-
-async def _serve(websocket: WebSocket, *, comments: bool) -> None:
-    service: Service = websocket.app.state.service
-    report_id = websocket.path_params["report_id"]
-    await websocket.accept()
+async def _serve(
+    scope: Scope, receive: Receive, send: Send, service: Service, report_id: str, comments: bool
+) -> None:
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    transport = AsgiTransport(receive, send)
     try:
         name = comments_doc(report_id) if comments else report_doc(report_id)
     except BadReportId as exc:
-        await websocket.close(codes.BAD_REQUEST.code, str(exc)[:123])
+        await _close_quietly(transport, codes.BAD_REQUEST.code, str(exc)[:123])
         return
-    grant = grant_of(websocket)
+    grant = grant_in(scope)
     if grant is None or grant.report_id != report_id or grant.comments != comments:
         # The access middleware decides every document socket; without its word, refuse.
-        await websocket.close(codes.FORBIDDEN.code, codes.FORBIDDEN.reason)
+        await _close_quietly(transport, codes.FORBIDDEN.code, codes.FORBIDDEN.reason)
         return
     principal = grant.principal
     user = principal.user
     settings = service.settings
     loop = asyncio.get_running_loop()
-    client = websocket.client
-    label = f"{name}@{client.host}:{client.port}" if client else name
+    client = scope.get("client")
+    label = f"{name}@{client[0]}:{client[1]}" if client else name
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     session = Session(
-        StarletteTransport(websocket),
+        transport,
         service.metrics,
         label=label,
-        ack=websocket.query_params.get("ack") in {"1", "true"},
+        ack=query.get("ack", [""])[-1] in {"1", "true"},
         max_message_bytes=settings.max_message_bytes,
         send_buffer_bytes=settings.send_buffer_bytes,
         presence=service.presence,
@@ -90,7 +113,7 @@ async def _serve(websocket: WebSocket, *, comments: bool) -> None:
         room = await service.rooms.acquire(name)
     except Exception as exc:
         log.error("cannot open %s: %s", name, exc)
-        await _close_quietly(websocket, codes.TRY_AGAIN_LATER.code, "document unavailable, retry")
+        await _close_quietly(transport, codes.TRY_AGAIN_LATER.code, "document unavailable, retry")
         return
     live = LiveSocket(principal, report_id, comments, grant.role, session)
     if principal.via != "insecure":
@@ -104,8 +127,8 @@ async def _serve(websocket: WebSocket, *, comments: bool) -> None:
         service.rooms.release(room)
 
 
-async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
+async def _close_quietly(transport: AsgiTransport, code: int, reason: str) -> None:
     try:
-        await websocket.close(code, reason)
-    except (WebSocketDisconnect, RuntimeError) as exc:
+        await transport.close(code, reason)
+    except Exception as exc:  # the server refuses to send once the client has gone
         log.debug("client already gone: %s", exc)
