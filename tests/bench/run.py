@@ -14,11 +14,13 @@ shows the failure instead of a number.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import json
 import os
 import platform
 import re
+import secrets
 import shlex
 import socket
 import statistics
@@ -33,11 +35,16 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 if __package__ in {None, ""}:  # run as a script: make ``tests.support`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.support.redis import admin_client, delete_keys
 from tests.support.server import ServerProcess
+from tests.support.services import POSTGRES_URL, REDIS_URL
 
 BENCH_DIR = Path(__file__).resolve().parent
 LOADGEN = BENCH_DIR / "loadgen.mjs"
@@ -48,6 +55,7 @@ PYCRDT_WS_SCRIPT = BENCH_DIR / "peers" / "pycrdt_ws.py"
 REFERENCE = "reference"
 HOCUSPOCUS = "hocuspocus"
 PYCRDT_WS = "pycrdt-websocket"
+SCALED = "coreport-scaled"
 
 # Scenario parameters handed to the load generator (see loadgen.mjs for their meaning).
 FULL: dict[str, dict[str, Any]] = {
@@ -178,6 +186,8 @@ class Running:
     metrics_url: str | None = None  # coreport's Prometheus text, read by S7
     # How many lines (warnings, errors) the server printed after it was ready, the last few.
     printed: Callable[[], tuple[int, list[str]]] = lambda: (0, [])
+    # More instances of the same service (scaled mode): clients are spread over all URLs.
+    more_urls: list[str] = field(default_factory=list)
 
 
 # The reference has no sign-in and no rate limits; coreport runs without them too, so both
@@ -228,6 +238,75 @@ def start_coreport(workdir: Path, scenario: str) -> Running:
         metrics_url=process.url.rstrip("/") + "/metrics",
         printed=printed,
     )
+
+
+def start_coreport_scaled(workdir: Path, scenario: str) -> Running:
+    """Two coreport instances on one scratch PostgreSQL database and one Redis (key prefix
+    of their own), the load generator's clients spread over both."""
+    settings = {**COREPORT_ENV, **COREPORT_SCENARIO_ENV.get(scenario, {})}
+    database = f"coreport_bench_{secrets.token_hex(4)}"
+    prefix = f"coreport-bench-{secrets.token_hex(4)}:"
+    asyncio.run(_admin_sql(f'CREATE DATABASE "{database}"'))
+    url = urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{database}"))
+    scaled = {**settings, "COREPORT_DATABASE_URL": url, "COREPORT_REDIS_URL": REDIS_URL}
+    scaled["COREPORT_REDIS_PREFIX"] = prefix
+    processes: list[ServerProcess] = []
+
+    def stop() -> None:
+        for process in processes:
+            process.stop()
+        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        asyncio.run(_drop_keys(prefix))
+
+    try:
+        for i in range(2):
+            env = {**scaled, "COREPORT_INSTANCE_ID": f"bench{i}"}
+            processes.append(ServerProcess(workdir / f"instance{i}", env=env).start())
+    except BaseException:
+        stop()
+        raise
+    env_text = " ".join(f"{k}={v}" for k, v in settings.items())
+    command = (
+        f"{env_text} COREPORT_DATABASE_URL=postgresql://.../SCRATCH COREPORT_REDIS_URL={REDIS_URL} "
+        f"{Path(sys.executable).name} -m coreport serve --port 0   (x2: PostgreSQL + Redis)"
+    )
+    marks = [len(p.output) for p in processes]
+
+    def printed() -> tuple[int, list[str]]:
+        lines = [
+            line
+            for p, mark in zip(processes, marks, strict=True)
+            for line in p.output[mark:]
+            if _worth_noting(line) and not line.startswith("coreport: ")
+        ]
+        return len(lines), lines[-3:]
+
+    return Running(
+        url_template=processes[0].ws_base + "/{room}",
+        more_urls=[p.ws_base + "/{room}" for p in processes[1:]],
+        pids=[p.pid for p in processes],
+        command=command,
+        stop=stop,
+        alive=lambda: all(p._process is not None and p._process.poll() is None for p in processes),
+        metrics_url=None,
+        printed=printed,
+    )
+
+
+async def _admin_sql(statement: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_URL, timeout=10)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _drop_keys(prefix: str) -> None:
+    redis = await admin_client(REDIS_URL)
+    try:
+        await delete_keys(redis, prefix)
+    finally:
+        await redis.aclose()
 
 
 def _free_port() -> int:
@@ -387,11 +466,14 @@ def wait_for_quiet(max_wait: float, threshold: float) -> float:
 
 SERVERS: dict[str, Callable[[Path, str], Running]] = {
     "coreport": start_coreport,
+    SCALED: start_coreport_scaled,
     REFERENCE: start_reference,
     HOCUSPOCUS: start_hocuspocus,
     PYCRDT_WS: start_pycrdt_websocket,
 }
-DEFAULT_SERVERS = tuple(SERVERS)
+# Scaled mode needs PostgreSQL and Redis and is compared with embedded coreport, so it
+# runs only when asked for: --servers coreport,coreport-scaled,...
+DEFAULT_SERVERS = tuple(name for name in SERVERS if name != SCALED)
 
 
 # -- running -----------------------------------------------------------------------------
@@ -417,7 +499,8 @@ def loadgen_command(
     scenario: str, running: Running, prefix: str, params: dict[str, Any]
 ) -> list[str]:
     command = ["node", str(LOADGEN), "--scenario", scenario, "--prefix", prefix]
-    command += ["--url", running.url_template]
+    for url in [running.url_template, *running.more_urls]:
+        command += ["--url", url]
     for pid in running.pids:
         command += ["--pid", str(pid)]
     if running.protocol != "y-websocket":
@@ -572,6 +655,10 @@ def format_table(report: Report) -> str:
     header = ["scenario", "figure", *report.servers]
     if REFERENCE in report.servers:
         header += [f"{s}/{REFERENCE}" for s in others]
+    # Scaled mode is judged against embedded coreport (issue: within 1.5x).
+    scaled = SCALED in report.servers and "coreport" in report.servers
+    if scaled:
+        header.append(f"{SCALED}/coreport")
     rows: list[list[str]] = []
     for scenario in report.scenarios:
         for figure in FIGURES[scenario]:
@@ -588,6 +675,9 @@ def format_table(report: Report) -> str:
                         row.append("-")
                     else:
                         row.append(f"{mine / ref:.2f}x")
+            if scaled:
+                mine, base = values[SCALED], values["coreport"]
+                row.append("-" if mine is None or not base else f"{mine / base:.2f}x")
             rows.append(row)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
