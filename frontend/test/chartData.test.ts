@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { alignLines, insertPoint, RunSeries, runsQuery, smooth } from '../src/panels/chartData'
+import { alignLines, insertPoint, pairByStep, RunSeries, runsQuery, smooth } from '../src/panels/chartData'
 
 describe('RunSeries', () => {
   it('keeps the requested metrics of a history answer', () => {
@@ -60,6 +60,18 @@ describe('alignLines', () => {
 
   it('handles no lines', () => {
     expect(alignLines([])).toEqual([[]])
+  })
+
+  it('leaves out what a log scale cannot show', () => {
+    expect(alignLines([{ label: 'a', series: { steps: [0, 1, 2], values: [1, 0, -1] } }], 0, true)).toEqual([[0, 1, 2], [1, null, null]])
+  })
+})
+
+describe('pairByStep', () => {
+  it('pairs the values logged at the same steps, sorted by x', () => {
+    const x = { steps: [0, 1, 2, 3], values: [0.5, 0.25, 1, 2] }
+    const y = { steps: [0, 1, 3, 4], values: [10, 20, 30, 40] }
+    expect(pairByStep(x, y)).toEqual({ steps: [0.25, 0.5, 2], values: [20, 10, 30] })
   })
 })
 

@@ -75,4 +75,35 @@ describe('GridRuns', () => {
     expect(FakeEventSource.made).toEqual([])
     runs.stop()
   })
+
+  it('loads only the history of newly wanted keys, and says which keys changed', async () => {
+    const runs = new GridRuns()
+    const heard: (string[] | null)[] = []
+    runs.onChange((changed) => heard.push(changed && [...changed].sort()))
+    await runs.load([runset(false)], ['loss'])
+    requested.length = 0
+    await runs.want(['loss', 'acc'])
+    expect(requested).toEqual(['/api/runs/r1/history?keys=acc&max_points=1000'])
+    expect(runs.metricKeys).toEqual(['loss', 'acc'])
+    await runs.want(['acc'])
+    expect(requested).toHaveLength(1)
+
+    FakeEventSource.made[0].emit('history', { run_id: 'r1', rows: [{ step: 3, timestamp: 0, metrics: { acc: 0.9, other: 1 } }] })
+    expect(heard).toEqual([null, ['acc'], ['acc']])
+    // What was loaded before stays.
+    expect(runs.series.get('r1')?.byMetric.get('loss')?.steps).toEqual([0, 1])
+    expect(runs.loaded).toBe(true)
+    runs.stop()
+  })
+
+  it('discovers the metrics and config keys of the runs, once per load', async () => {
+    const runs = new GridRuns()
+    await runs.load([runset(true)], ['loss'])
+    requested.length = 0
+    const first = await runs.discover()
+    await runs.discover()
+    expect(first).toEqual({ metrics: ['loss'], configKeys: [] })
+    expect(requested).toEqual(['/api/runs/r1/history?max_points=2'])
+    runs.stop()
+  })
 })

@@ -77,7 +77,29 @@ export function insertPoint(series: Series, step: number, value: number): void {
   }
 }
 
-/** Exponential moving average with TensorBoard's debiasing; `weight` 0 returns the values. */
+/**
+ * A metric against another metric instead of the step: each step where both
+ * were logged gives a point (x from `x`, y from `y`), sorted by x. The `steps`
+ * of the result hold the x values.
+ */
+export function pairByStep(x: Series, y: Series): Series {
+  const xAt = new Map<number, number>()
+  x.steps.forEach((step, i) => xAt.set(step, x.values[i]))
+  const pairs: [number, number][] = []
+  y.steps.forEach((step, i) => {
+    const xv = xAt.get(step)
+    if (xv !== undefined && Number.isFinite(xv)) pairs.push([xv, y.values[i]])
+  })
+  pairs.sort((a, b) => a[0] - b[0])
+  return { steps: pairs.map((p) => p[0]), values: pairs.map((p) => p[1]) }
+}
+
+/**
+ * Exponential moving average with TensorBoard's debiasing (what W&B calls
+ * "Exponential Moving Average"): `last = last * w + (1 - w) * value`, divided
+ * by `1 - w^n` so the first points are not pulled towards zero. Gaps (null) are
+ * skipped; `weight` 0 returns the values.
+ */
 export function smooth(values: readonly (number | null)[], weight: number): (number | null)[] {
   if (!(weight > 0)) return [...values]
   const w = Math.min(weight, 0.999)
@@ -100,13 +122,15 @@ export interface Line {
  * uPlot's aligned data: the union of all steps as x, one column per line with
  * `null` where that line has no point (uPlot bridges them with `spanGaps`).
  */
-export function alignLines(lines: readonly Line[], smoothing = 0): [number[], ...(number | null)[][]] {
+export function alignLines(lines: readonly Line[], smoothing = 0, positiveOnly = false): [number[], ...(number | null)[][]] {
   const xs = [...new Set(lines.flatMap((line) => line.series.steps))].sort((a, b) => a - b)
   const index = new Map(xs.map((x, i) => [x, i]))
   const columns = lines.map((line) => {
     const column: (number | null)[] = new Array<number | null>(xs.length).fill(null)
     line.series.steps.forEach((step, i) => {
-      column[index.get(step)!] = line.series.values[i]
+      const value = line.series.values[i]
+      // A log scale has no place for zero or less.
+      column[index.get(step)!] = positiveOnly && !(value > 0) ? null : value
     })
     return smooth(column, smoothing)
   })

@@ -1,29 +1,46 @@
 /**
  * The `panelGrid` block: an atom node holding only `gridId`; its node view
- * reads the grid, panels and run sets from the report document and draws
- * line panels (uPlot) and run tables, live from the runs stream.
+ * reads the grid, panels and run sets from the report document and draws the
+ * panels, live from the runs stream, placed by their layouts in a CSS grid.
+ *
+ * A report can hold many panels, so the view does as little as it can: a
+ * change to one panel's map redraws that panel only, new points redraw only
+ * the panels that show their metrics, panels far off screen wait until they
+ * come near, and all drawing happens at most once per animation frame.
  */
 
-import { mergeAttributes, Node } from '@tiptap/core'
+import { mergeAttributes, Node, type Editor } from '@tiptap/core'
 import type { Node as PmNode } from '@tiptap/pm/model'
 import type { NodeView } from '@tiptap/pm/view'
-import uPlot from 'uplot'
-import 'uplot/dist/uPlot.min.css'
-import type * as Y from 'yjs'
+import { Plus, Database } from 'lucide'
+import * as Y from 'yjs'
 
 import { h } from '../views/dom'
-import { alignLines, type Line } from './chartData'
-import { readGrid, type GridSpec, type PanelSpec } from './gridModel'
-import { GridRuns } from './runData'
+import {
+  addPanel,
+  gridsRoot,
+  panelsRoot,
+  readGridShape,
+  readPanel,
+  readRunset,
+  runsetsRoot,
+  writeLayouts,
+  type RunsetSpec,
+} from './gridModel'
+import { layoutChanges, resolveLayout, type LayoutItem, type Rect } from './layout'
+import { beginDrag, nudge, type DragHost } from './layoutDrag'
+import { mediaKeys } from './media'
+import { PanelCard, panelIcon } from './panelCard'
+import { openPanelEditor } from './panelEditor'
+import { GridRuns, type ChangedKeys } from './runData'
+import { openRunsetEditor } from './runsetEditor'
+import './panels.css'
 
 export interface PanelGridOptions {
   doc: Y.Doc | null
   /** Start a comment thread on a panel (the comments sidebar). */
   commentOnPanel: (panelId: string) => void
 }
-
-const STEP_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8]
-const PALETTE = ['#4263eb', '#e8590c', '#2f9e44', '#ae3ec9', '#c92a2a', '#0c8599', '#f08c00', '#5c940d']
 
 export const PanelGrid = Node.create<PanelGridOptions>({
   name: 'panelGrid',
@@ -56,40 +73,101 @@ export const PanelGrid = Node.create<PanelGridOptions>({
 
   addNodeView() {
     const { doc, commentOnPanel } = this.options
-    return ({ node }) => new PanelGridView(node, doc, commentOnPanel)
+    return ({ node, editor }) => new PanelGridView(node, doc, editor, commentOnPanel)
   },
 })
+
+/** Ids of the maps under `root` that these events touched. */
+function touched(events: readonly Y.YEvent<Y.AbstractType<unknown>>[], root: unknown): Set<string> {
+  const ids = new Set<string>()
+  for (const event of events) {
+    if (event.target === root) for (const key of (event as Y.YMapEvent<unknown>).keysChanged) ids.add(key)
+    else if (event.path.length > 0) ids.add(String(event.path[0]))
+  }
+  return ids
+}
 
 class PanelGridView implements NodeView {
   readonly dom: HTMLElement
   private readonly body: HTMLElement
+  private readonly toolbar: HTMLElement
+  private readonly note: HTMLElement
+  private readonly footer: HTMLElement
   private readonly runs = new GridRuns()
-  private readonly charts = new Map<string, { plot: uPlot; width: number; signature: string }>()
-  private spec: GridSpec | null = null
+  private readonly cards = new Map<string, PanelCard>()
   private gridId: string
+  private panelIds: string[] = []
+  /** The grid's `panelIds` as listed, including ids whose maps have not arrived yet. */
+  private listedPanelIds = new Set<string>()
+  private runsetIds: string[] = []
+  private runsets: RunsetSpec[] = []
+  private columns = 24
+  private rects = new Map<string, Rect>()
+  private preview: ReadonlyMap<string, Rect> | null = null
+  private editable: boolean
+  private missing = false
+  private readonly dirty = new Set<string>()
+  private readonly resized = new Set<string>()
+  private layoutDirty = true
   private frame: number | null = null
-  private readonly resize: ResizeObserver
+  /** Closes the panel or run set editor this grid opened, if it is open. */
+  private closeDialog: () => void = () => undefined
+  private readonly resizeObserver: ResizeObserver
+  private readonly intersection: IntersectionObserver
+  /** Watches the editor's root for `contenteditable` (setEditable may not emit an update). */
+  private editableWatch: MutationObserver | null = null
 
   constructor(
     node: PmNode,
     private readonly doc: Y.Doc | null,
+    private readonly editor: Editor,
     private readonly commentOnPanel: (panelId: string) => void,
   ) {
     this.gridId = String(node.attrs.gridId ?? '')
+    this.editable = editor.isEditable
     this.body = h('div', { class: 'panel-grid__panels' })
-    this.dom = h('div', { class: 'panel-grid', 'data-grid-id': this.gridId, contenteditable: 'false' }, this.body)
-    this.runs.onChange(() => this.schedule())
-    this.resize = new ResizeObserver(() => this.schedule())
-    this.resize.observe(this.dom)
-    if (doc) {
-      for (const name of ['grids', 'panels', 'runsets']) doc.getMap(name).observeDeep(this.onDocChange)
-    }
-    this.reload()
-  }
+    const addButton = h('button', { type: 'button', class: 'button button--small' }, panelIcon(Plus), 'Add panel')
+    addButton.addEventListener('click', () => this.addPanel())
+    const runsetButton = h('button', { type: 'button', class: 'button button--small button--ghost' }, panelIcon(Database), 'Run sets')
+    runsetButton.addEventListener('click', () => {
+      if (this.doc && this.editable) this.closeDialog = openRunsetEditor({ doc: this.doc, gridId: this.gridId })
+    })
+    this.toolbar = h('div', { class: 'panel-grid__toolbar', role: 'toolbar', 'aria-label': 'Panel grid' }, addButton, runsetButton)
+    this.note = h('p', { class: 'panel-grid__empty', hidden: true })
+    this.footer = h('p', { class: 'panel-grid__footer', 'aria-live': 'polite' })
+    this.dom = h('div', { class: 'panel-grid', 'data-grid-id': this.gridId, contenteditable: 'false' }, this.toolbar, this.note, this.body, this.footer)
+    // Inside a panel, a drag zooms a chart or moves a panel; only the grid's frame drags the whole block.
+    this.body.addEventListener('dragstart', (event) => event.preventDefault())
 
-  private readonly onDocChange = () => {
-    const next = this.doc ? readGrid(this.doc, this.gridId) : null
-    if (JSON.stringify(next) !== JSON.stringify(this.spec)) this.reload()
+    this.resizeObserver = new ResizeObserver((entries) => {
+      for (const entry of entries) {
+        const id = (entry.target as HTMLElement).dataset.panelId
+        if (id) this.resized.add(id)
+      }
+      this.schedule()
+    })
+    this.intersection = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          const id = (entry.target as HTMLElement).dataset.panelId
+          const card = id ? this.cards.get(id) : undefined
+          if (!card || !id) continue
+          card.visible = entry.isIntersecting
+          if (card.visible && card.stale) this.dirty.add(id)
+        }
+        this.schedule()
+      },
+      { rootMargin: '400px 0px' },
+    )
+    this.runs.onChange((changed) => this.onData(changed))
+    editor.on('update', this.onEditorUpdate)
+    if (doc) {
+      gridsRoot(doc).observeDeep(this.onGrids)
+      panelsRoot(doc).observeDeep(this.onPanels)
+      runsetsRoot(doc).observeDeep(this.onRunsets)
+    }
+    this.setEditable(this.editable)
+    this.syncShape(true)
   }
 
   update(node: PmNode): boolean {
@@ -98,7 +176,13 @@ class PanelGridView implements NodeView {
     if (gridId !== this.gridId) {
       this.gridId = gridId
       this.dom.dataset.gridId = gridId
-      this.reload()
+      for (const card of this.cards.values()) this.dropCard(card)
+      this.cards.clear()
+      this.panelIds = []
+      this.runsetIds = []
+      this.runsets = []
+      this.closeDialog()
+      this.syncShape(true)
     }
     return true
   }
@@ -113,149 +197,301 @@ class PanelGridView implements NodeView {
   }
 
   destroy(): void {
-    if (this.doc) for (const name of ['grids', 'panels', 'runsets']) this.doc.getMap(name).unobserveDeep(this.onDocChange)
+    if (this.doc) {
+      gridsRoot(this.doc).unobserveDeep(this.onGrids)
+      panelsRoot(this.doc).unobserveDeep(this.onPanels)
+      runsetsRoot(this.doc).unobserveDeep(this.onRunsets)
+    }
+    this.editor.off('update', this.onEditorUpdate)
+    this.editableWatch?.disconnect()
+    this.closeDialog()
     this.runs.stop()
-    this.resize.disconnect()
+    this.resizeObserver.disconnect()
+    this.intersection.disconnect()
     if (this.frame !== null) cancelAnimationFrame(this.frame)
-    for (const chart of this.charts.values()) chart.plot.destroy()
-    this.charts.clear()
+    for (const card of this.cards.values()) card.destroy()
+    this.cards.clear()
   }
 
-  private reload(): void {
-    this.spec = this.doc ? readGrid(this.doc, this.gridId) : null
-    for (const chart of this.charts.values()) chart.plot.destroy()
-    this.charts.clear()
-    this.body.replaceChildren()
-    if (!this.spec) {
-      this.body.append(h('p', { class: 'panel-grid__empty' }, 'This panel grid is loading, or was removed.'))
-      return
+  // -- document changes ------------------------------------------------------------
+
+  private readonly onGrids = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
+    if (this.doc && touched(events, gridsRoot(this.doc)).has(this.gridId)) this.syncShape(false)
+  }
+
+  private readonly onPanels = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
+    if (!this.doc) return
+    let arrived = false
+    for (const id of touched(events, panelsRoot(this.doc))) {
+      if (this.cards.has(id)) this.syncPanel(id)
+      else if (this.listedPanelIds.has(id)) arrived = true
     }
-    const keys = this.spec.panels.filter((p) => p.type === 'line').flatMap((p) => p.metrics)
-    void this.runs.load(this.spec.runsets, keys)
+    // A listed panel's map came after the list (or came back): place it in order.
+    if (arrived) this.syncShape(false)
+  }
+
+  private readonly onRunsets = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
+    if (!this.doc) return
+    const ids = touched(events, runsetsRoot(this.doc))
+    if (this.runsetIds.some((id) => ids.has(id))) this.loadRuns()
+  }
+
+  private readonly onEditorUpdate = () => {
+    if (this.editor.isEditable !== this.editable) this.setEditable(this.editor.isEditable)
+  }
+
+  /**
+   * A role change makes the editor read-only with `setEditable(false, false)`, which
+   * emits no update; ProseMirror then sets `contenteditable` on its root, which we see.
+   */
+  private watchEditable(): void {
+    if (this.editableWatch) return
+    const root = this.dom.parentElement?.closest('.ProseMirror')
+    if (!root) return
+    this.editableWatch = new MutationObserver(this.onEditorUpdate)
+    this.editableWatch.observe(root, { attributes: true, attributeFilter: ['contenteditable'] })
+    this.onEditorUpdate()
+  }
+
+  private setEditable(editable: boolean): void {
+    this.editable = editable
+    if (!editable) this.closeDialog()
+    this.toolbar.hidden = !editable
+    this.dom.classList.toggle('panel-grid--editable', editable)
+    for (const [id, card] of this.cards) {
+      card.setEditable(editable)
+      this.dirty.add(id)
+    }
     this.schedule()
   }
 
-  /** Redraw at most once a frame, however many rows arrive. */
+  /** The grid's own map changed (or is read for the first time): panels, run sets, columns. */
+  private syncShape(first: boolean): void {
+    const shape = this.doc ? readGridShape(this.doc, this.gridId) : null
+    this.missing = !shape
+    if (!shape) {
+      for (const card of this.cards.values()) this.dropCard(card)
+      this.cards.clear()
+      this.panelIds = []
+      this.schedule()
+      return
+    }
+    if (shape.columns !== this.columns) {
+      this.columns = shape.columns
+      this.layoutDirty = true
+    }
+    const previousPanels = this.panelIds.join('\n')
+    this.listedPanelIds = new Set(shape.panelIds)
+    this.panelIds = [...new Set(shape.panelIds)].filter((id) => panelsRoot(this.doc!).get(id) instanceof Y.Map)
+    if (this.panelIds.join('\n') !== previousPanels) {
+      const keep = new Set(this.panelIds)
+      for (const [id, card] of this.cards) {
+        if (keep.has(id)) continue
+        this.dropCard(card)
+        this.cards.delete(id)
+      }
+      for (const id of this.panelIds) if (!this.cards.has(id)) this.syncPanel(id)
+      // DOM order is reading order for screen readers and the tab key.
+      this.body.replaceChildren(...this.panelIds.map((id) => this.cards.get(id)!.element))
+      this.layoutDirty = true
+    }
+    const runsetIds = shape.runsetIds.join('\n')
+    if (first || runsetIds !== this.runsetIds.join('\n')) {
+      this.runsetIds = shape.runsetIds
+      this.loadRuns()
+    } else {
+      // New panels may show metrics not loaded yet.
+      void this.runs.want(this.wantedKeys())
+    }
+    this.schedule()
+  }
+
+  /** A panel's map changed: redraw that panel only (or just move it, or just retitle it). */
+  private syncPanel(id: string): void {
+    const map = this.doc ? panelsRoot(this.doc).get(id) : undefined
+    const card = this.cards.get(id)
+    if (!(map instanceof Y.Map)) {
+      // Its map went (a restore replaced the maps): the grid's list decides what stays.
+      if (card) this.syncShape(false)
+      return
+    }
+    const spec = readPanel(id, map)
+    if (!card) {
+      const created = new PanelCard(
+        spec,
+        {
+          edit: (panelId) => this.editPanel(panelId),
+          comment: (panelId) => this.commentOnPanel(panelId),
+          drag: (panelId, mode, event) => {
+            if (this.editable) beginDrag(this.dragHost(), panelId, mode, event)
+          },
+          nudge: (panelId, mode, dCols, dRows) => {
+            if (this.editable) nudge(this.dragHost(), panelId, mode, dCols, dRows)
+          },
+        },
+        () => {
+          this.dirty.add(id)
+          this.schedule()
+        },
+      )
+      created.setEditable(this.editable)
+      this.cards.set(id, created)
+      this.resizeObserver.observe(created.element)
+      this.intersection.observe(created.element)
+      this.dirty.add(id)
+      this.layoutDirty = true
+      this.schedule()
+      return
+    }
+    const before = card.spec
+    if (card.setSpec(spec)) this.dirty.add(id)
+    if (JSON.stringify(before.layout) !== JSON.stringify(spec.layout) || before.type !== spec.type) this.layoutDirty = true
+    if (card.metricKeys().some((key) => !this.runs.metricKeys.includes(key))) void this.runs.want(card.metricKeys())
+    this.schedule()
+  }
+
+  private dropCard(card: PanelCard): void {
+    this.resizeObserver.unobserve(card.element)
+    this.intersection.unobserve(card.element)
+    card.destroy()
+  }
+
+  private wantedKeys(): string[] {
+    return [...new Set([...this.cards.values()].flatMap((card) => card.metricKeys()))]
+  }
+
+  private loadRuns(): void {
+    if (!this.doc) return
+    const runsets: RunsetSpec[] = []
+    for (const id of this.runsetIds) {
+      const map = runsetsRoot(this.doc).get(id)
+      if (map instanceof Y.Map) runsets.push(readRunset(id, map))
+    }
+    // A new name only changes the footer; which runs, and whether they are followed, reload them.
+    const selection = (list: RunsetSpec[]) => JSON.stringify(list.map(({ name: _name, ...rest }) => rest))
+    const reload = selection(runsets) !== selection(this.runsets) || !this.runs.loaded
+    this.runsets = runsets
+    if (reload) void this.runs.load(runsets, this.wantedKeys())
+    this.schedule()
+  }
+
+  /** New points (or runs): redraw the panels that show those metrics. */
+  private onData(changed: ChangedKeys): void {
+    for (const [id, card] of this.cards) {
+      if (changed === null || card.spec.type === 'media' || card.metricKeys().some((key) => changed.has(key))) this.dirty.add(id)
+    }
+    this.schedule()
+  }
+
+  // -- drawing -----------------------------------------------------------------------
+
+  /** Draw at most once a frame, however many rows and edits arrive. */
   private schedule(): void {
     if (this.frame !== null) return
     this.frame = requestAnimationFrame(() => {
       this.frame = null
-      this.draw()
+      this.flush()
     })
   }
 
-  private draw(): void {
-    const spec = this.spec
-    if (!spec) return
-    const seen = new Set<string>()
-    for (const panel of spec.panels) {
-      seen.add(panel.id)
-      const card = this.card(panel)
-      const content = card.querySelector<HTMLElement>('.panel__content')!
-      if (panel.type === 'line') this.drawLine(panel, content)
-      else if (panel.type === 'run_table') this.drawTable(panel, content)
-      else content.replaceChildren(h('p', { class: 'panel__note' }, `${panel.type} panels are not shown yet.`))
+  private flush(): void {
+    this.watchEditable()
+    if (this.layoutDirty) {
+      this.layoutDirty = false
+      this.applyLayout()
     }
-    for (const card of [...this.body.querySelectorAll<HTMLElement>('.panel')]) {
-      if (!seen.has(card.dataset.panelId ?? '')) card.remove()
+    for (const id of this.dirty) {
+      const card = this.cards.get(id)
+      if (!card) continue
+      if (!card.visible) {
+        card.stale = true
+        continue
+      }
+      card.render({ data: this.runs, editable: this.editable, redraw: () => this.redrawPanel(id) })
+      this.resized.delete(id)
     }
-    const status = this.runs.error ? `Could not load runs: ${this.runs.error}` : `${this.runs.runs.length} run${this.runs.runs.length === 1 ? '' : 's'}`
-    this.dom.dataset.runs = String(this.runs.runs.length)
-    let footer = this.dom.querySelector<HTMLElement>('.panel-grid__footer')
-    if (!footer) {
-      footer = h('p', { class: 'panel-grid__footer', 'aria-live': 'polite' })
-      this.dom.append(footer)
-    }
-    const names = spec.runsets.map((r) => `${r.name}${r.frozen ? ' (frozen)' : ''}`).join(', ')
-    footer.textContent = `${names} · ${status}`
+    this.dirty.clear()
+    for (const id of this.resized) this.cards.get(id)?.resize()
+    this.resized.clear()
+    this.drawFooter()
   }
 
-  private card(panel: PanelSpec): HTMLElement {
-    const existing = this.body.querySelector<HTMLElement>(`.panel[data-panel-id="${CSS.escape(panel.id)}"]`)
-    if (existing) return existing
-    const comment = h('button', { type: 'button', class: 'link-button', title: 'Comment on this panel' }, 'Comment')
-    comment.addEventListener('click', () => this.commentOnPanel(panel.id))
-    const card = h(
-      'section',
-      { class: `panel panel--${panel.type}`, 'data-panel-id': panel.id, 'aria-label': panel.title || panel.type },
-      h('header', { class: 'panel__head' }, h('h3', { class: 'panel__title' }, panel.title || panel.metrics.join(', ') || panel.type), comment),
-      h('div', { class: 'panel__content' }),
-    )
-    this.body.append(card)
-    return card
+  private redrawPanel(id: string): void {
+    this.dirty.add(id)
+    this.schedule()
   }
 
-  private drawLine(panel: PanelSpec, content: HTMLElement): void {
-    const lines: Line[] = []
-    for (const run of this.runs.runs) {
-      const series = this.runs.series.get(run.id)
-      for (const metric of panel.metrics) {
-        const data = series?.byMetric.get(metric)
-        if (data) lines.push({ label: panel.metrics.length > 1 ? `${run.name} · ${metric}` : run.name, series: data })
-      }
-    }
-    const data = alignLines(lines, panel.smoothing)
-    const points = lines.reduce((n, line) => n + line.series.steps.length, 0)
-    content.dataset.points = String(points)
-    if (lines.length === 0) {
-      this.charts.get(panel.id)?.plot.destroy()
-      this.charts.delete(panel.id)
-      content.replaceChildren(h('p', { class: 'panel__note' }, this.runs.runs.length ? 'No points logged yet.' : 'No runs match.'))
+  private layoutItems(): LayoutItem[] {
+    return this.panelIds.flatMap((id) => {
+      const card = this.cards.get(id)
+      return card ? [{ id, type: card.spec.type, layout: card.spec.layout }] : []
+    })
+  }
+
+  private applyLayout(): void {
+    this.rects = resolveLayout(this.layoutItems(), this.columns)
+    this.body.style.setProperty('--columns', String(this.columns))
+    const shown = this.preview ?? this.rects
+    for (const [id, rect] of shown) this.cards.get(id)?.place(rect)
+  }
+
+  private drawFooter(): void {
+    const empty = this.missing ? 'This panel grid is loading, or was removed.' : this.panelIds.length === 0 ? (this.editable ? 'No panels yet: Add panel.' : 'No panels yet.') : ''
+    this.note.textContent = empty
+    this.note.hidden = !empty
+    if (this.missing) {
+      this.footer.textContent = ''
       return
     }
-    const width = Math.max(240, Math.floor(content.clientWidth || 600))
-    const signature = `${lines.map((l) => l.label).join('\n')}|${panel.logScale}`
-    const existing = this.charts.get(panel.id)
-    if (existing && existing.signature === signature) {
-      existing.plot.setData(data as uPlot.AlignedData)
-      if (existing.width !== width) {
-        existing.plot.setSize({ width, height: 240 })
-        existing.width = width
-      }
-      return
-    }
-    existing?.plot.destroy()
-    content.replaceChildren()
-    const plot = new uPlot(
-      {
-        width,
-        height: 240,
-        scales: { x: { time: false }, y: panel.logScale ? { distr: 3 } : {} },
-        // Steps are whole numbers: no ticks between them.
-        axes: [{ label: 'step', incrs: STEP_TICKS }, {}],
-        series: [{ label: 'step' }, ...lines.map((line, i) => ({ label: line.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true }))],
+    const count = this.runs.runs.length
+    const status = this.runs.error ? `Could not load runs: ${this.runs.error}` : this.runs.loaded ? `${count} run${count === 1 ? '' : 's'}` : 'Loading runs…'
+    this.dom.dataset.runs = String(count)
+    const names = this.runsets.map((r) => `${r.name}${r.frozen ? ' (frozen)' : ''}`).join(', ')
+    this.footer.textContent = `${names} · ${status}`
+  }
+
+  // -- editing -----------------------------------------------------------------------
+
+  private dragHost(): DragHost {
+    return {
+      grid: this.body,
+      columns: this.columns,
+      rects: this.rects,
+      preview: (rects) => {
+        this.preview = rects
+        for (const [id, rect] of rects ?? this.rects) this.cards.get(id)?.place(rect)
       },
-      data as uPlot.AlignedData,
-      content,
-    )
-    this.charts.set(panel.id, { plot, width, signature })
+      commit: (rects) => {
+        if (!this.doc) return
+        // Show (and build the next key press on) the new cells at once, not a frame later.
+        this.rects = new Map(rects)
+        for (const [id, rect] of rects) this.cards.get(id)?.place(rect)
+        writeLayouts(this.doc, layoutChanges(this.layoutItems(), rects))
+      },
+    }
   }
 
-  private drawTable(panel: PanelSpec, content: HTMLElement): void {
-    const columns = panel.metrics
-    const table = h(
-      'table',
-      { class: 'run-table' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Run'), h('th', { scope: 'col' }, 'State'), ...columns.map((c) => h('th', { scope: 'col' }, c)))),
-      h(
-        'tbody',
-        {},
-        ...this.runs.runs.map((run) => {
-          const last = (key: string): string => {
-            const summary = run.summary[key]
-            if (typeof summary === 'number') return formatNumber(summary)
-            const series = this.runs.series.get(run.id)?.byMetric.get(key)
-            const value = series?.values[series.values.length - 1]
-            return typeof value === 'number' ? formatNumber(value) : '—'
-          }
-          return h('tr', {}, h('th', { scope: 'row' }, run.name), h('td', {}, run.state), ...columns.map((c) => h('td', {}, last(c))))
-        }),
-      ),
-    )
-    content.replaceChildren(table)
+  private editPanel(panelId: string): void {
+    if (!this.doc || !this.editable) return
+    this.closeDialog = openPanelEditor({
+      doc: this.doc,
+      gridId: this.gridId,
+      panelId,
+      suggestions: {
+        discover: () => this.runs.discover(),
+        mediaKeys: async () => {
+          const lists = await Promise.all(this.runs.runs.slice(0, 10).map((run) => mediaKeys(run.id).catch(() => [] as string[])))
+          return [...new Set(lists.flat())].sort()
+        },
+      },
+    })
   }
-}
 
-function formatNumber(value: number): string {
-  return Math.abs(value) >= 1000 || (Math.abs(value) < 0.001 && value !== 0) ? value.toExponential(3) : String(Math.round(value * 10000) / 10000)
+  private addPanel(): void {
+    if (!this.doc || !this.editable) return
+    // A new panel starts as a line plot of the metric the grid shows first.
+    const metric = [...this.cards.values()].flatMap((card) => card.spec.metrics)[0]
+    const id = addPanel(this.doc, this.gridId, { type: 'line', metrics: metric ? [metric] : [] })
+    if (id) this.editPanel(id)
+  }
 }

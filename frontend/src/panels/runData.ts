@@ -2,10 +2,12 @@
  * The runs behind one panel grid: the runs each run set selects (runs list
  * endpoint, plus explicit run ids), their history for the metrics the panels
  * show, and the live stream (SSE) that extends it while runs log. Frozen run
- * sets load once and do not follow.
+ * sets load once and do not follow. Listeners hear which metrics changed, so
+ * a grid redraws only the panels that show them.
  */
 
 import { api } from '../api'
+import { configKeys } from './aggregate'
 import { RunSeries, runsQuery, type HistoryBody, type LiveRow } from './chartData'
 import type { RunsetSpec } from './gridModel'
 
@@ -21,29 +23,93 @@ export interface RunInfo {
 const MAX_POINTS = 1000
 /** How often a following run set looks for new runs (the stream only covers known ones). */
 const RELIST_MS = 10_000
+/** The history endpoint takes at most this many keys at once. */
+const KEYS_PER_REQUEST = 100
+/** Runs asked which metrics they logged, for the panel editor's suggestions. */
+const DISCOVER_RUNS = 20
+
+/** Which metrics changed; `null`: the runs themselves changed, everything may have. */
+export type ChangedKeys = ReadonlySet<string> | null
+
+export interface Discovered {
+  /** History keys and numeric summary keys the runs have. */
+  metrics: string[]
+  configKeys: string[]
+}
 
 export class GridRuns {
   runs: RunInfo[] = []
   readonly series = new Map<string, RunSeries>()
   error: string | null = null
+  /** Whether the first load finished (an empty `runs` then means no run matched). */
+  loaded = false
 
   private keys: string[] = []
+  /** Keys whose history each run has loaded. */
+  private readonly loadedKeys = new Map<string, Set<string>>()
   private source: EventSource | null = null
   private streamed = ''
   private timer: number | null = null
   private stopped = false
   private generation = 0
-  private readonly listeners = new Set<() => void>()
+  private loading: Promise<void> = Promise.resolve()
+  private discovered: Promise<Discovered> | null = null
+  private readonly listeners = new Set<(changed: ChangedKeys) => void>()
 
-  onChange(listener: () => void): () => void {
+  onChange(listener: (changed: ChangedKeys) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
+  /** The metric keys whose history is loaded and followed. */
+  get metricKeys(): readonly string[] {
+    return this.keys
+  }
+
   /** (Re)load for these run sets and metric keys. */
-  async load(runsets: readonly RunsetSpec[], keys: readonly string[]): Promise<void> {
+  load(runsets: readonly RunsetSpec[], keys: readonly string[]): Promise<void> {
+    this.loading = this.reload(runsets, keys)
+    return this.loading
+  }
+
+  /**
+   * Also load and follow `keys` (a panel now shows another metric): only the
+   * history of keys not loaded yet is fetched, and the runs are not listed again.
+   */
+  async want(keys: readonly string[]): Promise<void> {
+    const fresh = keys.filter((key) => key && !this.keys.includes(key))
+    if (fresh.length === 0) return
+    this.keys = [...this.keys, ...fresh]
+    await this.loading
+    const generation = this.generation
+    try {
+      await Promise.all(this.runs.map((run) => this.loadHistory(run.id)))
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error)
+    }
+    if (generation === this.generation && !this.stopped) this.emit(new Set(fresh))
+  }
+
+  /** Metric names and config keys of the runs (asked once per load, for the panel editor). */
+  discover(): Promise<Discovered> {
+    this.discovered ??= this.loading.then(async () => {
+      const metrics = new Set<string>()
+      for (const run of this.runs) {
+        for (const [key, value] of Object.entries(run.summary)) if (typeof value === 'number' && !key.startsWith('_')) metrics.add(key)
+      }
+      const answers = await Promise.allSettled(
+        this.runs.slice(0, DISCOVER_RUNS).map((run) => api<HistoryBody>('GET', `/api/runs/${encodeURIComponent(run.id)}/history?max_points=2`)),
+      )
+      for (const answer of answers) if (answer.status === 'fulfilled') for (const key of Object.keys(answer.value.series)) metrics.add(key)
+      return { metrics: [...metrics].sort(), configKeys: configKeys(this.runs) }
+    })
+    return this.discovered
+  }
+
+  private async reload(runsets: readonly RunsetSpec[], keys: readonly string[]): Promise<void> {
     const generation = ++this.generation
-    this.keys = [...new Set(keys)]
+    this.keys = [...new Set(keys.filter(Boolean))]
+    this.discovered = null
     try {
       const found = new Map<string, { run: RunInfo; frozen: boolean }>()
       for (const runset of runsets) {
@@ -54,8 +120,11 @@ export class GridRuns {
       }
       if (generation !== this.generation || this.stopped) return
       this.runs = [...found.values()].map((f) => f.run)
-      await Promise.all(this.runs.map((run) => this.loadHistory(run.id)))
+      // Replace what is loaded run by run (no moment with empty charts), then drop runs that left.
+      await Promise.all(this.runs.map((run) => this.loadHistory(run.id, true)))
       if (generation !== this.generation || this.stopped) return
+      const ids = new Set(this.runs.map((r) => r.id))
+      for (const map of [this.series, this.loadedKeys]) for (const id of [...map.keys()]) if (!ids.has(id)) map.delete(id)
       this.error = null
       const live = [...found.values()].filter((f) => !f.frozen).map((f) => f.run.id)
       this.follow(live)
@@ -63,7 +132,9 @@ export class GridRuns {
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error)
     }
-    this.emit()
+    if (generation !== this.generation || this.stopped) return
+    this.loaded = true
+    this.emit(null)
   }
 
   stop(): void {
@@ -75,11 +146,24 @@ export class GridRuns {
     this.listeners.clear()
   }
 
-  private async loadHistory(runId: string): Promise<void> {
-    if (this.keys.length === 0) return
-    const query = `keys=${this.keys.map(encodeURIComponent).join(',')}&max_points=${MAX_POINTS}`
-    const body = await api<HistoryBody>('GET', `/api/runs/${encodeURIComponent(runId)}/history?${query}`)
-    this.series.set(runId, RunSeries.fromHistory(body, this.keys))
+  /** Load the history of the keys `runId` lacks (all of them with `again`, after missed rows). */
+  private async loadHistory(runId: string, again = false): Promise<void> {
+    const loaded = this.loadedKeys.get(runId) ?? new Set<string>()
+    const missing = again ? [...this.keys] : this.keys.filter((key) => !loaded.has(key))
+    for (let i = 0; i < missing.length; i += KEYS_PER_REQUEST) {
+      const keys = missing.slice(i, i + KEYS_PER_REQUEST)
+      const query = `keys=${keys.map(encodeURIComponent).join(',')}&max_points=${MAX_POINTS}`
+      const body = await api<HistoryBody>('GET', `/api/runs/${encodeURIComponent(runId)}/history?${query}`)
+      const fetched = RunSeries.fromHistory(body, keys)
+      const run = this.series.get(runId) ?? new RunSeries()
+      for (const key of keys) {
+        const series = fetched.byMetric.get(key)
+        if (series) run.byMetric.set(key, series)
+        loaded.add(key)
+      }
+      this.series.set(runId, run)
+      this.loadedKeys.set(runId, loaded)
+    }
   }
 
   private follow(runIds: string[]): void {
@@ -97,15 +181,19 @@ export class GridRuns {
         run = new RunSeries()
         this.series.set(data.run_id, run)
       }
-      if (run.addRows(data.rows, this.keys)) this.emit()
+      if (run.addRows(data.rows, this.keys)) {
+        const changed = new Set<string>()
+        for (const row of data.rows) for (const key of Object.keys(row.metrics)) if (this.keys.includes(key)) changed.add(key)
+        this.emit(changed)
+      }
     })
     // Rows may have been missed (a gap, or a reconnect): re-read those runs.
     const reread = (ids: string[]) => {
-      void Promise.all(ids.map((id) => this.loadHistory(id))).then(
-        () => this.emit(),
+      void Promise.all(ids.map((id) => this.loadHistory(id, true))).then(
+        () => this.emit(new Set(this.keys)),
         (error: unknown) => {
           this.error = String(error)
-          this.emit()
+          this.emit(null)
         },
       )
     }
@@ -141,18 +229,19 @@ export class GridRuns {
       if (fresh.length) {
         await Promise.all(fresh.map((run) => this.loadHistory(run.id)))
         this.runs = [...this.runs, ...fresh]
+        this.discovered = null
         this.follow(this.runs.map((r) => r.id))
-        this.emit()
+        this.emit(null)
       }
     } catch (error) {
       this.error = String(error)
-      this.emit()
+      this.emit(null)
     }
     this.scheduleRelist(runsets, true)
   }
 
-  private emit(): void {
-    for (const listener of [...this.listeners]) listener()
+  private emit(changed: ChangedKeys): void {
+    for (const listener of [...this.listeners]) listener(changed)
   }
 }
 
