@@ -24,6 +24,17 @@ export default defineConfig({
     emptyOutDir: true,
     // One entry and a handful of chunks; keep warnings meaningful for the editor bundle.
     chunkSizeWarningLimit: 1200,
+    rolldownOptions: {
+      output: {
+        // The formula and code renderers are large and change rarely: their own cacheable chunks.
+        codeSplitting: {
+          groups: [
+            { name: 'katex', test: /node_modules[\\/]katex[\\/]/ },
+            { name: 'highlight', test: /node_modules[\\/](highlight\.js|lowlight)[\\/]/ },
+          ],
+        },
+      },
+    },
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -67,10 +67,18 @@ export async function apiText(method: string, path: string, options: RequestOpti
   return response.status === 204 ? '' : response.text()
 }
 
+let bearer: string | null = null
+
+/** Authenticate REST requests with `token` instead of the browser session (share links). */
+export function setBearer(token: string | null): void {
+  bearer = token
+}
+
 /** One request: CSRF header on writes, 401 announced, any other failure an {@link ApiError}. */
 async function send(method: string, path: string, accept: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { accept }
   if (options.body !== undefined) headers['content-type'] = 'application/json'
+  if (bearer !== null) headers.authorization = `Bearer ${bearer}`
   if (WRITES.has(method)) {
     const token = currentCsrf()
     if (token) headers['x-csrf-token'] = token

@@ -1,6 +1,8 @@
 /**
  * The app shell: picks the view for the current path, and turns clicks on
  * same-origin links into history navigation so a report opens without a reload.
+ * An embed page (`/embed/{token}`, inside another site's frame) is not the app:
+ * it gets its own small view and none of the shell (no session, no storage).
  */
 
 import './styles.css'
@@ -8,11 +10,14 @@ import './styles.css'
 import { notifyUnauthorized, onUnauthorized } from './api'
 import { currentAccount, identityFor, signOut, type Account } from './auth'
 import { loadIdentity } from './identity'
+import { activeLinkToken, adoptLinkToken, forgetLinkToken, storedLinkToken, useLinkToken } from './linkToken'
 import { RecentReports } from './recentReports'
 import { parseRoute } from './router'
 import { h } from './views/dom'
 import { renderHome } from './views/home'
 import { renderReportPage } from './views/reportPage'
+import { renderProject, renderProjects } from './views/runsPages'
+import { renderRunPage } from './views/runsRunPage'
 import { accountChip, renderSignIn } from './views/signIn'
 
 /** Where the report sockets live: same host, `ws(s)://host/ws/reports/{id}`. */
@@ -25,124 +30,168 @@ function wsBase(): string {
 }
 
 const root = document.getElementById('app')!
-const storage = window.localStorage
-const localIdentity = loadIdentity(storage)
-const recent = new RecentReports(storage)
-let leave: (() => void) | null = null
-let account: Account | null = null
-
-function show(): void {
-  leave?.()
-  leave = null
-  if (account === null) {
-    root.replaceChildren(h('p', { class: 'loading', role: 'status' }, 'Loading…'))
-    void currentAccount().then(
-      (found) => {
-        account = found
-        show()
-      },
-      (error: unknown) => {
-        root.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `The server did not answer: ${String(error)}`))
-      },
-    )
-    return
-  }
-  if (account.kind === 'signed-out') {
-    leave = renderSignIn(root, {
-      reason: signedOutReason ?? undefined,
-      onSignedIn: (found) => {
-        account = found
-        signedOutReason = null
-        show()
-      },
-    })
-    return
-  }
-  const identity = identityFor(account, localIdentity)
-  const route = parseRoute(window.location.pathname)
-  switch (route.name) {
-    case 'home':
-      leave = renderHome(root, { recent, navigate })
-      break
-    case 'report':
-      leave = renderReportPage(root, {
-        reportId: route.reportId,
-        wsBase: wsBase(),
-        identity,
-        recent,
-        storage,
-        onUnauthorized: notifyUnauthorized,
-        // Revoked because this browser signed out (in another tab) or its key was revoked:
-        // sign in again. Revoked for this report only: the page says so and stays.
-        onRevoked: () => {
-          void currentAccount().then(
-            (found) => {
-              if (found.kind === 'signed-out') notifyUnauthorized()
-            },
-            (error: unknown) => console.warn('coreport: could not check the session', error),
-          )
-        },
-      })
-      break
-    case 'not-found':
-      document.title = 'Not found · coreport'
-      root.replaceChildren(
-        h('header', { class: 'topbar' }, h('a', { href: '/', class: 'brand' }, 'coreport')),
-        h(
-          'main',
-          { class: 'home', id: 'main' },
-          h('h1', {}, 'Page not found'),
-          h('p', {}, 'There is nothing at ', h('code', {}, route.path), '. ', h('a', { href: '/' }, 'Go to your reports'), '.'),
-        ),
-      )
-      break
-  }
+const first = parseRoute(window.location.pathname)
+if (first.name === 'embed') {
+  import('./views/embed').then(
+    ({ renderEmbed }) => renderEmbed(root, first.token),
+    (error: unknown) => root.replaceChildren(h('p', { role: 'alert' }, `Could not load this embed: ${String(error)}`)),
+  )
+} else {
+  startApp()
 }
 
-function navigate(path: string): void {
-  window.history.pushState(null, '', path)
-  show()
-}
+function startApp(): void {
+  const storage = window.localStorage
+  adoptLinkToken(window.sessionStorage, window.history, window.location)
+  const localIdentity = loadIdentity(storage)
+  const recent = new RecentReports(storage)
+  let leave: (() => void) | null = null
+  let account: Account | null = null
 
-document.addEventListener('click', (event) => {
-  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
-  const link = (event.target as Element).closest('a')
-  if (!link || link.target || link.hasAttribute('download') || link.origin !== window.location.origin) return
-  // Links inside the editor are content, not app navigation.
-  if (link.closest('.ProseMirror')) return
-  // In-page anchors (the skip link) keep their default behaviour.
-  if (link.hash && link.pathname === window.location.pathname) return
-  event.preventDefault()
-  if (link.pathname !== window.location.pathname) navigate(link.pathname)
-})
-window.addEventListener('popstate', show)
-
-/** Where a 401 or a 4401 close lands: the sign-in page, then back to the same path. */
-let signedOutReason: string | null = null
-onUnauthorized(() => {
-  if (account?.kind === 'signed-out') return
-  account = { kind: 'signed-out' }
-  signedOutReason = 'You are signed out (or your session ended). Sign in to continue.'
-  show()
-})
-
-/** The signed-in person in every top bar (not when the server runs without auth). */
-const addAccountChip = () => {
-  if (account?.kind !== 'user') return
-  const bar = root.querySelector('.topbar')
-  if (!bar || bar.querySelector('.account')) return
-  bar.append(
-    accountChip(account.user.name, () => {
-      void signOut().then(
-        () => {
-          account = { kind: 'signed-out' }
-          signedOutReason = 'You signed out.'
+  function show(): void {
+    leave?.()
+    leave = null
+    if (account === null) {
+      root.replaceChildren(h('p', { class: 'loading', role: 'status' }, 'Loading…'))
+      void currentAccount().then(
+        (found) => {
+          account = found
           show()
         },
-        (error: unknown) => window.alert(`Could not sign out: ${String(error)}`),
+        (error: unknown) => {
+          root.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `The server did not answer: ${String(error)}`))
+        },
       )
-    }),
-  )
+      return
+    }
+    const route = parseRoute(window.location.pathname)
+    // Not signed in but holding a share link for this report: open it through the link.
+    const link =
+      account.kind === 'signed-out' && route.name === 'report'
+        ? storedLinkToken(window.sessionStorage, route.reportId)
+        : null
+    useLinkToken(link)
+    if (account.kind === 'signed-out' && link === null) {
+      leave = renderSignIn(root, {
+        reason: signedOutReason ?? undefined,
+        onSignedIn: (found) => {
+          account = found
+          signedOutReason = null
+          show()
+        },
+      })
+      return
+    }
+    const identity = identityFor(account, localIdentity)
+    switch (route.name) {
+      case 'home':
+        leave = renderHome(root, { recent, navigate })
+        break
+      case 'report':
+        leave = renderReportPage(root, {
+          reportId: route.reportId,
+          wsBase: wsBase(),
+          identity,
+          recent,
+          storage,
+          onUnauthorized: notifyUnauthorized,
+          // Revoked because this browser signed out (in another tab) or its key was revoked:
+          // sign in again. Revoked for this report only: the page says so and stays.
+          onRevoked: () => {
+            void currentAccount().then(
+              (found) => {
+                if (found.kind === 'signed-out') notifyUnauthorized()
+              },
+              (error: unknown) => console.warn('coreport: could not check the session', error),
+            )
+          },
+        })
+        break
+      case 'projects':
+        leave = renderProjects(root)
+        break
+      case 'project':
+        leave = renderProject(root, route.project)
+        break
+      case 'run':
+        leave = renderRunPage(root, route.runId)
+        break
+      case 'embed':
+        // Reached from inside the app: load the page afresh, as an embed loads.
+        window.location.reload()
+        break
+      case 'not-found':
+        document.title = 'Not found · coreport'
+        root.replaceChildren(
+          h('header', { class: 'topbar' }, h('a', { href: '/', class: 'brand' }, 'coreport')),
+          h(
+            'main',
+            { class: 'home', id: 'main' },
+            h('h1', {}, 'Page not found'),
+            h('p', {}, 'There is nothing at ', h('code', {}, route.path), '. ', h('a', { href: '/' }, 'Go to your reports'), '.'),
+          ),
+        )
+        break
+    }
+  }
+
+  function navigate(path: string): void {
+    window.history.pushState(null, '', path)
+    show()
+  }
+
+  document.addEventListener('click', (event) => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    const link = (event.target as Element).closest('a')
+    if (!link || link.target || link.hasAttribute('download') || link.origin !== window.location.origin) return
+    // Links inside the editor are content, not app navigation.
+    if (link.closest('.ProseMirror')) return
+    // In-page anchors (the skip link) keep their default behaviour.
+    if (link.hash && link.pathname === window.location.pathname) return
+    event.preventDefault()
+    // The query is part of where a link goes (a project's filtered runs).
+    const target = link.pathname + link.search
+    if (target !== window.location.pathname + window.location.search) navigate(target)
+  })
+  window.addEventListener('popstate', show)
+
+  /** Where a 401 or a 4401 close lands: the sign-in page, then back to the same path. */
+  let signedOutReason: string | null = null
+  onUnauthorized(() => {
+    const link = activeLinkToken()
+    if (link !== null) {
+      // The share link was revoked or has expired.
+      const route = parseRoute(window.location.pathname)
+      if (route.name === 'report') forgetLinkToken(window.sessionStorage, route.reportId)
+      useLinkToken(null)
+      signedOutReason = 'This share link no longer works (revoked or expired). Sign in, or ask for a new link.'
+      show()
+      return
+    }
+    if (account?.kind === 'signed-out') return
+    account = { kind: 'signed-out' }
+    signedOutReason = 'You are signed out (or your session ended). Sign in to continue.'
+    show()
+  })
+
+  /** The signed-in person in every top bar (not when the server runs without auth). */
+  const addAccountChip = () => {
+    if (account?.kind !== 'user') return
+    const bar = root.querySelector('.topbar')
+    if (!bar || bar.querySelector('.account')) return
+    bar.append(
+      accountChip(account.user.name, () => {
+        void signOut().then(
+          () => {
+            account = { kind: 'signed-out' }
+            signedOutReason = 'You signed out.'
+            show()
+          },
+          (error: unknown) => window.alert(`Could not sign out: ${String(error)}`),
+        )
+      }),
+    )
+  }
+  new MutationObserver(addAccountChip).observe(root, { childList: true })
+  show()
 }
-new MutationObserver(addAccountChip).observe(root, { childList: true })
-show()

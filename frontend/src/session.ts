@@ -12,6 +12,7 @@ import * as Y from 'yjs'
 import { describeClose, shouldReconnect } from './closeCodes'
 import { describeConnection, type ConnectionFacts, type ConnectionView } from './connectionStatus'
 import type { Identity } from './identity'
+import { activeLinkToken } from './linkToken'
 import { PendingEdits } from './pendingEdits'
 
 export interface SessionOptions {
@@ -61,7 +62,10 @@ export class ReportSession {
     this.persistence = new IndexeddbPersistence(`coreport/reports/${reportId}`, this.doc)
     this.commentsPersistence = new IndexeddbPersistence(`coreport/reports/${reportId}/comments`, this.commentsDoc)
 
-    const options = { shouldReconnect }
+    // A share link in use (linkToken.ts) authenticates the sockets; else the session cookie.
+    const token = activeLinkToken()
+    const params: Record<string, string> = token === null ? {} : { token }
+    const options = { shouldReconnect, params }
     this.provider = new WebsocketProvider(wsBase, reportId, this.doc, options)
     // Presence (who is here, cursors) travels on the report socket only.
     this.commentsProvider = new WebsocketProvider(wsBase, `${reportId}/comments`, this.commentsDoc, options)

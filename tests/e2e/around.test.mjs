@@ -124,10 +124,27 @@ describe('share, history and export', { timeout: 60_000 }, () => {
     const readWith = (value) =>
       fetch(new URL(`/api/reports/${reportId}`, server.url), { headers: { authorization: `Bearer ${value}` } }).then((r) => r.status)
     assert.equal(await readWith(token), 200)
+
+    // Someone without an account opens the link: the report, read-only, and the token
+    // gone from the address bar (kept for the tab, so a reload still works).
+    const guestContext = await personContext(browser, { id: 'local-guest', name: 'guest', color: '#2f9e44' })
+    guestContext.on('weberror', (error) => pageErrors.push(`guest: ${error.error()?.stack ?? error.error()}`))
+    const guest = new ReportPage(await guestContext.newPage())
+    guest.page.setDefaultTimeout(WAIT.timeout)
+    await guest.page.goto(url)
+    await guest.waitForBodyText('Original findings.')
+    assert.equal(new URL(guest.page.url()).search, '')
+    assert.equal(await guest.page.locator('.ProseMirror').getAttribute('contenteditable'), 'false')
+    await guest.page.reload()
+    await guest.waitForBodyText('Original findings.')
+
     const linkItem = links.getByRole('list', { name: 'Share links' }).getByRole('listitem').filter({ hasText: 'Can view' })
     await linkItem.getByRole('button', { name: /^Revoke link csl_/ }).click()
     await linkItem.getByText('Revoked', { exact: true }).waitFor(WAIT)
     assert.equal(await readWith(token), 401)
+    // Revoking closes the guest's sockets; the page says the link no longer works.
+    await guest.page.getByText('This share link no longer works', { exact: false }).waitFor(WAIT)
+    await guestContext.close()
 
     // An embed link to the whole report: its page address works on the embed route only.
     await dialog.getByRole('tab', { name: 'Embed' }).click()

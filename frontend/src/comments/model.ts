@@ -105,9 +105,17 @@ function commentMap(doc: Y.Doc, threadId: string, commentId: string): Y.Map<unkn
   throw new Error(`no comment ${commentId} in thread ${threadId}`)
 }
 
-export function reply(doc: Y.Doc, threadId: string, author: string, text: string, clock: Clock = systemClock): void {
+/** Add a comment to a thread; `mentions` are the user ids its text @mentions. */
+export function reply(
+  doc: Y.Doc,
+  threadId: string,
+  author: string,
+  text: string,
+  clock: Clock = systemClock,
+  mentions: readonly string[] = [],
+): void {
   const comments = threadMap(doc, threadId).get('comments') as Y.Array<Y.Map<unknown>>
-  comments.push([newComment(author, text, [], clock)])
+  comments.push([newComment(author, text, [...mentions], clock)])
 }
 
 export function setResolved(doc: Y.Doc, threadId: string, resolved: boolean, by: string, clock: Clock = systemClock): void {
@@ -126,10 +134,20 @@ function ownComment(doc: Y.Doc, threadId: string, commentId: string, user: strin
   return comment
 }
 
-export function editComment(doc: Y.Doc, threadId: string, commentId: string, user: string, text: string, clock: Clock = systemClock): void {
+/** Change your comment's text (and, when given, whom it mentions). */
+export function editComment(
+  doc: Y.Doc,
+  threadId: string,
+  commentId: string,
+  user: string,
+  text: string,
+  clock: Clock = systemClock,
+  mentions?: readonly string[],
+): void {
   const comment = ownComment(doc, threadId, commentId, user)
   doc.transact(() => {
     comment.set('text', text)
+    if (mentions !== undefined) comment.set('mentions', [...mentions])
     comment.set('edited_at', clock.now().toISOString())
   })
 }
@@ -167,12 +185,17 @@ function readComment(map: Y.Map<unknown>): Comment {
     id: String(map.get('id') ?? ''),
     author: String(map.get('author') ?? ''),
     text: String(map.get('text') ?? ''),
-    mentions: (map.get('mentions') as string[] | undefined) ?? [],
+    mentions: stringList(map.get('mentions')),
     createdAt: String(map.get('created_at') ?? ''),
     editedAt: (map.get('edited_at') as string | null | undefined) ?? null,
     deleted: map.get('deleted') === true,
     reactions,
   }
+}
+
+/** A list of strings from the document; anything else (another client's bug) is empty. */
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []
 }
 
 export function readThread(id: string, map: Y.Map<unknown>): Thread | null {

@@ -2,14 +2,17 @@
  * The comments sidebar: threads of the comments document, live for everyone.
  * New threads anchor to the editor's selection (or to the whole report, or to
  * a panel via `startPanelThread`); replies, resolve/reopen, edit/delete of
- * one's own comments, reactions, and an open/resolved filter.
+ * one's own comments, reactions, @mentions, and an open/resolved filter.
  */
 
 import type { Editor } from '@tiptap/core'
+import type { Awareness } from 'y-protocols/awareness'
 import type * as Y from 'yjs'
 
 import { bindingOf, encodeAnchor } from '../comments/anchors'
 import { refreshHighlights } from '../comments/highlights'
+import { createMentionField } from '../comments/mentionPicker'
+import { mentionSegments, mentionsIn, type MentionPerson } from '../comments/mentions'
 import {
   createThread,
   deleteComment,
@@ -17,6 +20,7 @@ import {
   listThreads,
   reply,
   setResolved,
+  systemClock,
   threadsOf,
   toggleReaction,
   type Anchor,
@@ -24,6 +28,7 @@ import {
   type Thread,
   type ThreadFilter,
 } from '../comments/model'
+import { loadServerPeople, mentionPeople, type ServerPeople } from '../comments/people'
 import type { Identity } from '../identity'
 import { timeAgo } from '../relativeTime'
 import { h } from './dom'
@@ -38,6 +43,10 @@ export interface CommentsSidebarDeps {
   nameOf: (userId: string) => string
   /** The title of a panel, for panel threads. */
   panelTitle: (panelId: string) => string
+  /** The report, to offer its members for @mentions (when the caller may list them). */
+  reportId?: string
+  /** The report's presence: people here now can be @mentioned. */
+  awareness?: Awareness
 }
 
 export interface CommentsSidebar {
@@ -59,6 +68,9 @@ export function createCommentsSidebar(deps: CommentsSidebarDeps): CommentsSideba
   let draft: Draft = null
   /** Which comment is being edited: `${threadId}/${commentId}`. */
   let editing: string | null = null
+  /** Members and names from the server, asked for once someone starts writing. */
+  let serverPeople: ServerPeople | null = null
+  let askedServer = false
 
   const list = h('ol', { class: 'threads', 'aria-label': 'Comment threads' })
   const filterSelect = h(
@@ -107,15 +119,16 @@ export function createCommentsSidebar(deps: CommentsSidebarDeps): CommentsSideba
       return
     }
     const current = draft
-    const text = h('textarea', { class: 'input comment-input', rows: 3, 'aria-label': 'New comment', placeholder: 'Write a comment…' })
+    const text = h('textarea', { class: 'input comment-input', rows: 3, 'aria-label': 'New comment', placeholder: 'Write a comment… (@ to mention someone)' })
+    const field = createMentionField(text, people)
     const post = h('button', { type: 'submit', class: 'button button--primary button--small' }, 'Post')
     const cancel = h('button', { type: 'button', class: 'button button--ghost button--small' }, 'Cancel')
-    const form = h('form', { class: 'thread thread--draft' }, h('p', { class: 'thread__anchor' }, current.label), text, h('div', { class: 'thread__actions' }, post, cancel))
+    const form = h('form', { class: 'thread thread--draft' }, h('p', { class: 'thread__anchor' }, current.label), field.element, h('div', { class: 'thread__actions' }, post, cancel))
     form.addEventListener('submit', (event) => {
       event.preventDefault()
       const body = text.value.trim()
       if (!body) return
-      active = createThread(doc, { anchor: current.anchor, author: me.id, text: body })
+      active = createThread(doc, { anchor: current.anchor, author: me.id, text: body, mentions: field.mentions() })
       rememberName()
       draft = null
       renderDraft()
@@ -143,7 +156,58 @@ export function createCommentsSidebar(deps: CommentsSidebarDeps): CommentsSideba
 
   function nameOf(userId: string): string {
     if (userId === me.id) return me.name
-    return doc.getMap<string>('names').get(userId) ?? deps.nameOf(userId)
+    return doc.getMap<string>('names').get(userId) ?? serverPeople?.names.get(userId) ?? deps.nameOf(userId)
+  }
+
+  /** user id -> name of everyone present now (awareness `user` states). */
+  function presentNames(): Map<string, string> {
+    const names = new Map<string, string>()
+    for (const state of deps.awareness?.getStates().values() ?? []) {
+      const user = (state as { user?: { id?: unknown; name?: unknown } }).user
+      if (typeof user?.id === 'string' && typeof user.name === 'string') names.set(user.id, user.name)
+    }
+    return names
+  }
+
+  /** Whom a comment may mention: members, people here, people who commented. */
+  function people(): MentionPerson[] {
+    const stored = doc.getMap<string>('names')
+    const present = presentNames()
+    const authors = listThreads(doc).flatMap((thread) => thread.comments.map((comment) => comment.author))
+    return mentionPeople({
+      members: serverPeople?.members ?? null,
+      names: [new Map(stored.entries()), present, serverPeople?.names ?? new Map<string, string>()],
+      seen: [...present.keys(), ...stored.keys(), ...authors],
+      self: me.id,
+    })
+  }
+
+  /** Ask the server for the members once, when someone first starts to write. */
+  function askServerForPeople(): void {
+    if (askedServer || deps.reportId === undefined) return
+    askedServer = true
+    void loadServerPeople(deps.reportId).then((found) => {
+      serverPeople = found
+    })
+  }
+
+  /**
+   * Whom an edited comment mentions: what its box found, plus earlier mentions (people
+   * perhaps no longer offered) whose `@Name` the text still has.
+   */
+  function mentionsAfterEdit(comment: Comment, text: string, found: readonly string[]): string[] {
+    const earlier = mentionsIn(text, comment.mentions.map((id) => ({ id, name: nameOf(id) })))
+    return [...new Set([...found, ...earlier])]
+  }
+
+  /** `text` with the mentions of `comment.mentions` marked (yours more strongly). */
+  function commentText(comment: Comment): Array<HTMLElement | string> {
+    const mentioned = comment.mentions.map((id) => ({ id, name: nameOf(id) }))
+    return mentionSegments(comment.text, mentioned).map((segment) =>
+      'mention' in segment
+        ? h('span', { class: segment.mention === me.id ? 'mention mention--me' : 'mention', 'data-user-id': segment.mention }, segment.text)
+        : segment.text,
+    )
   }
 
   function refreshEditor(): void {
@@ -171,13 +235,15 @@ export function createCommentsSidebar(deps: CommentsSidebarDeps): CommentsSideba
     if (editing === key) {
       const input = h('textarea', { class: 'input comment-input', rows: 2, 'aria-label': 'Edit comment' })
       input.value = comment.text
+      const field = createMentionField(input, people)
       const save = h('button', { type: 'submit', class: 'button button--primary button--small' }, 'Save')
       const cancel = h('button', { type: 'button', class: 'button button--ghost button--small' }, 'Cancel')
-      const form = h('form', { class: 'comment__edit' }, input, h('div', { class: 'thread__actions' }, save, cancel))
+      const form = h('form', { class: 'comment__edit' }, field.element, h('div', { class: 'thread__actions' }, save, cancel))
       form.addEventListener('submit', (event) => {
         event.preventDefault()
         editing = null
-        if (input.value.trim()) editComment(doc, thread.id, comment.id, me.id, input.value.trim())
+        const text = input.value.trim()
+        if (text) editComment(doc, thread.id, comment.id, me.id, text, systemClock, mentionsAfterEdit(comment, text, field.mentions()))
         else render()
       })
       cancel.addEventListener('click', () => {
@@ -188,7 +254,7 @@ export function createCommentsSidebar(deps: CommentsSidebarDeps): CommentsSideba
       queueMicrotask(() => input.focus())
       return item
     }
-    item.append(h('p', { class: comment.deleted ? 'comment__text comment__text--deleted' : 'comment__text' }, comment.deleted ? 'Comment deleted' : comment.text))
+    item.append(h('p', { class: comment.deleted ? 'comment__text comment__text--deleted' : 'comment__text' }, ...(comment.deleted ? ['Comment deleted'] : commentText(comment))))
     if (comment.deleted) return item
     const bar = h('div', { class: 'comment__bar' })
     for (const emoji of REACTIONS) {
@@ -252,12 +318,13 @@ export function createCommentsSidebar(deps: CommentsSidebarDeps): CommentsSideba
     const resolve = h('button', { type: 'button', class: 'button button--ghost button--small' }, thread.resolved ? 'Reopen' : 'Resolve')
     resolve.addEventListener('click', () => setResolved(doc, thread.id, !thread.resolved, me.id))
     const replyInput = h('input', { class: 'input input--small', 'aria-label': 'Reply', placeholder: 'Reply…' })
-    const replyForm = h('form', { class: 'thread__reply' }, replyInput)
+    const replyField = createMentionField(replyInput, people)
+    const replyForm = h('form', { class: 'thread__reply' }, replyField.element)
     replyForm.addEventListener('submit', (event) => {
       event.preventDefault()
       const text = replyInput.value.trim()
       if (!text) return
-      reply(doc, thread.id, me.id, text)
+      reply(doc, thread.id, me.id, text, systemClock, replyField.mentions())
       rememberName()
     })
     item.append(anchor, comments)
@@ -283,6 +350,8 @@ export function createCommentsSidebar(deps: CommentsSidebarDeps): CommentsSideba
     }
   }
 
+  element.addEventListener('focusin', askServerForPeople)
+
   const threads = threadsOf(doc)
   const onChange = () => render()
   threads.observeDeep(onChange)
@@ -306,6 +375,8 @@ export function createCommentsSidebar(deps: CommentsSidebarDeps): CommentsSideba
       threads.unobserveDeep(onChange)
       doc.getMap('names').unobserve(onChange)
       editor.view.dom.removeEventListener('click', onEditorClick)
+      element.removeEventListener('focusin', askServerForPeople)
     },
   }
 }
+

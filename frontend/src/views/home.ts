@@ -6,6 +6,7 @@ import { timeAgo } from '../relativeTime'
 import { reportPath } from '../router'
 import { h } from './dom'
 import { icon } from './icons'
+import { runsTopbar } from './runsPages'
 
 export interface HomeDeps {
   recent: RecentReports
@@ -53,7 +54,8 @@ export function renderHome(root: HTMLElement, { recent, navigate }: HomeDeps): (
   }
 
   root.replaceChildren(
-    h('header', { class: 'topbar' }, h('a', { href: '/', class: 'brand', 'aria-label': 'coreport home' }, 'coreport')),
+    // The top bar links to the runs pages (projects, runs) next to the reports.
+    runsTopbar('reports'),
     h(
       'main',
       { class: 'home', id: 'main' },

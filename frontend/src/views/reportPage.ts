@@ -8,9 +8,7 @@
 import { Editor } from '@tiptap/core'
 import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
-import { TaskItem, TaskList } from '@tiptap/extension-list'
 import { Placeholder } from '@tiptap/extensions'
-import StarterKit from '@tiptap/starter-kit'
 import { messageAuth } from 'y-websocket'
 import * as Y from 'yjs'
 
@@ -21,6 +19,8 @@ import type { Identity } from '../identity'
 import type { RecentReports } from '../recentReports'
 import { LOCAL_TITLE_ORIGIN, ReportSession } from '../session'
 import { CommentHighlights } from '../comments/highlights'
+import { blockExtensions } from '../editor/extensions'
+import { createFollowMode } from '../follow/followMode'
 import { PanelGrid } from '../panels/panelGrid'
 import { bindTitle } from '../titleBinding'
 import { createCommentsSidebar, type CommentsSidebar } from './commentsSidebar'
@@ -73,17 +73,9 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
   const editor = new Editor({
     element: bodyHost,
     extensions: [
-      StarterKit.configure({
-        // Collaboration brings its own undo, which only undoes this person's edits.
-        undoRedo: false,
-        // Appending a paragraph on every client after remote edits duplicates them.
-        trailingNode: false,
-        heading: { levels: [1, 2, 3] },
-        link: { openOnClick: false, autolink: true, defaultProtocol: 'https' },
-      }),
-      TaskList,
-      TaskItem.configure({ nested: true }),
-      Placeholder.configure({ placeholder: 'Write your report…  (# for a heading, - for a list, [ ] for a checklist)' }),
+      // Every block of docs/document-schema.md, the slash menu and Markdown paste (src/editor/).
+      ...blockExtensions({ insertPanelGrid: (e) => openInsertGridDialog(e, session.doc) }),
+      Placeholder.configure({ placeholder: 'Write your report…  (/ for blocks, # for a heading, - for a list)' }),
       Collaboration.configure({ fragment: session.body }),
       PanelGrid.configure({ doc: session.doc, commentOnPanel: (panelId) => sidebar?.startPanelThread(panelId) }),
       CommentHighlights.configure({ commentsDoc: session.commentsDoc, activeThread: () => sidebar?.activeThread() ?? null }),
@@ -110,6 +102,8 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     me: identity,
     nameOf: (userId) => nameOf(userId) ?? 'Someone',
     panelTitle: (panelId) => panelTitleOf(session, panelId),
+    reportId,
+    awareness: session.provider.awareness,
   })
   const comments = sidebar
   const toolbar = createToolbar(editor, [
@@ -117,7 +111,16 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     { icon: 'comment', label: 'Comment on selection', run: () => comments.startThread(), needs: 'comment' },
   ])
   const status = createStatusBadge(session)
-  const presence = createPresenceBar(session.provider.awareness, identity.id)
+  // Follow mode: where everyone looks travels in awareness; the view top is below the sticky bars.
+  const follow = createFollowMode({
+    awareness: session.provider.awareness,
+    editor,
+    doc: session.doc,
+    body: session.body,
+    selfKey: identity.id,
+    topLine: () => toolbar.element.getBoundingClientRect().bottom,
+  })
+  const presence = createPresenceBar(session.provider.awareness, identity.id, follow)
   const copyLink = h(
     'button',
     { type: 'button', class: 'button button--ghost button--small', title: 'Copy a link to this report' },
@@ -170,6 +173,7 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
       accessChip,
       h('div', { class: 'topbar__spacer' }),
       presence.element,
+      follow.presentButton,
       copyLink,
       shareButton,
       historyButton,
@@ -181,6 +185,7 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
       h('div', { class: 'report__toolbar' }, toolbar.element),
       h('div', { class: 'report__columns' }, h('article', { class: 'report__page' }, status.banner, title, bodyHost), comments.element),
     ),
+    follow.banner,
   )
 
   // Title: shared text, single line; Enter and ArrowDown at the end continue in the body.
@@ -265,6 +270,7 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     toolbar.destroy()
     status.destroy()
     presence.destroy()
+    follow.destroy()
     editor.destroy()
     session.destroy()
   }
