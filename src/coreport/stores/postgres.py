@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -52,10 +51,18 @@ _CONNECTION_ERRORS = (
     TimeoutError,
 )
 
-_BUMP_LAST_SEQ = """
-INSERT INTO documents (name, last_seq) VALUES ($1, $2)
-ON CONFLICT (name) DO UPDATE SET last_seq = documents.last_seq + $2, updated_at = now()
-RETURNING last_seq
+# One statement, so one round trip: take the next $2 sequence numbers of document $1 (the
+# row lock serializes its writers until commit) and store $3's updates under them, in order.
+_APPEND = """
+WITH bumped AS (
+    INSERT INTO documents (name, last_seq) VALUES ($1, $2)
+    ON CONFLICT (name) DO UPDATE SET last_seq = documents.last_seq + $2, updated_at = now()
+    RETURNING last_seq
+)
+INSERT INTO updates (doc, seq, data)
+SELECT $1, bumped.last_seq - $2 + u.ord, u.data
+FROM bumped, unnest($3::bytea[]) WITH ORDINALITY AS u(data, ord)
+RETURNING seq
 """
 
 # The snapshot's data is only sent when the caller is behind it.
@@ -126,10 +133,9 @@ class PostgresStore:
         items = list(batch)
         if not items:
             return []
-        counts = Counter(doc for doc, _ in items)
         pool = self._require_pool("append")
         try:
-            return await self._append(pool, items, counts)
+            return await self._append(pool, items)
         except StoreError as exc:
             if not isinstance(exc.__cause__, _CONNECTION_ERRORS):
                 raise
@@ -139,27 +145,33 @@ class PostgresStore:
             # first attempt did commit, the retry stores the updates twice under new
             # sequence numbers, which Yjs applies as a no-op.
             log.warning("append failed on a dead connection, retrying once: %s", exc)
-            return await self._append(pool, items, counts)
+            return await self._append(pool, items)
 
-    async def _append(
-        self, pool: Any, items: list[tuple[DocName, bytes]], counts: Counter[DocName]
-    ) -> list[int]:
+    async def _append(self, pool: Any, items: list[tuple[DocName, bytes]]) -> list[int]:
+        by_doc: dict[DocName, list[bytes]] = {}
+        for doc, data in items:
+            by_doc.setdefault(doc, []).append(data)
+        seqs: dict[DocName, list[int]] = {}
         with _wrapped("append", pool):
-            async with pool.acquire() as conn, conn.transaction():
-                next_seq: dict[DocName, int] = {}
-                # Lock the documents' rows in one global order, so two batches that share
-                # documents cannot deadlock.
-                for doc in sorted(counts):
-                    last_seq = await conn.fetchval(_BUMP_LAST_SEQ, doc, counts[doc])
-                    next_seq[doc] = last_seq - counts[doc] + 1
-                rows = []
-                for doc, data in items:
-                    rows.append((doc, next_seq[doc], data))
-                    next_seq[doc] += 1
-                await conn.executemany(
-                    "INSERT INTO updates (doc, seq, data) VALUES ($1, $2, $3)", rows
-                )
-        return [seq for _, seq, _ in rows]
+            async with pool.acquire() as conn:
+                if len(by_doc) == 1:
+                    # The usual batch (one busy document): one statement, committed alone.
+                    ((doc, updates),) = by_doc.items()
+                    seqs[doc] = await self._append_doc(conn, doc, updates)
+                else:
+                    async with conn.transaction():
+                        # Lock the documents' rows in one global order, so two batches that
+                        # share documents cannot deadlock.
+                        for doc in sorted(by_doc):
+                            seqs[doc] = await self._append_doc(conn, doc, by_doc[doc])
+        taken = {doc: iter(numbers) for doc, numbers in seqs.items()}
+        return [next(taken[doc]) for doc, _ in items]
+
+    @staticmethod
+    async def _append_doc(conn: Any, doc: DocName, updates: list[bytes]) -> list[int]:
+        rows = await conn.fetch(_APPEND, doc, len(updates), updates)
+        # The sequence numbers are consecutive and follow the updates' order.
+        return sorted(row["seq"] for row in rows)
 
     async def load(self, doc: DocName, after_seq: int = 0) -> StoredState:
         """Everything stored for ``doc`` after ``after_seq``.
