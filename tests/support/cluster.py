@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import urllib.error
 import urllib.request
@@ -118,3 +119,24 @@ async def until_ready(server: ServerProcess, expected: str, seconds: float = 20.
             return loop.time() - started
         await asyncio.sleep(0.1)
     raise AssertionError(f"{server.url} did not become {expected} within {seconds} s")
+
+
+@dataclass(frozen=True)
+class ProcessFigures:
+    """What the kernel says about a server process (Linux ``/proc``)."""
+
+    rss_kib: int
+    fds: int
+    #: User and system CPU time used so far.
+    cpu_seconds: float
+
+
+def process_figures(server: ServerProcess) -> ProcessFigures:
+    status = Path(f"/proc/{server.pid}/status").read_text()
+    rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    fds = len(os.listdir(f"/proc/{server.pid}/fd"))
+    # /proc/PID/stat: the command name (field 2) is in parentheses and may hold spaces;
+    # utime and stime are fields 14 and 15, in clock ticks.
+    fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ProcessFigures(int(rss), fds, ticks / os.sysconf("SC_CLK_TCK"))

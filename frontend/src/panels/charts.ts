@@ -50,6 +50,14 @@ function padded(_u: uPlot, min: number | null, max: number | null): uPlot.Range.
   return [min - span * 0.06, max + span * 0.06]
 }
 
+function setText(element: HTMLElement, text: string): void {
+  if (element.textContent !== text) element.textContent = text
+}
+
+function setShown(element: HTMLElement, shown: boolean): void {
+  if (element.hidden === shown) element.hidden = !shown
+}
+
 const seriesOf = (ctx: PanelContext) => (runId: string, metric: string): Series | undefined => ctx.data.series.get(runId)?.byMetric.get(metric)
 
 /** One uPlot chart with its legend, in a panel's content area. */
@@ -61,27 +69,36 @@ class Plot {
   private readonly host: HTMLElement
   private readonly legend: Legend
   private readonly note: HTMLElement
+  /**
+   * Follows the chart area's size (the card, or the legend and note below it, changed),
+   * so drawing new points never measures the page: in a long report a measurement
+   * after other panels changed costs a layout of the whole document.
+   */
+  private readonly sizes: ResizeObserver
 
   constructor(private readonly content: HTMLElement) {
     this.host = h('div', { class: 'panel-chart' })
     this.note = h('p', { class: 'panel__note', hidden: true })
     this.legend = new Legend((key) => this.toggle(key))
     this.content.replaceChildren(this.host, this.note, this.legend.element)
+    this.sizes = new ResizeObserver(() => this.resize())
+    this.sizes.observe(this.host)
   }
 
   draw(ctx: PanelContext, model: PlotModel, empty: string | null, footnote = ''): void {
     this.ctx = ctx
     this.model = model
-    this.note.textContent = empty ?? footnote
-    this.note.hidden = !(empty ?? footnote)
+    // Only what changed is written: an unchanged page needs no layout before the canvas is drawn.
+    setText(this.note, empty ?? footnote)
+    setShown(this.note, Boolean(empty ?? footnote))
     if (empty !== null) {
       this.destroyPlot()
-      this.legend.element.hidden = true
-      this.host.hidden = true
+      setShown(this.legend.element, false)
+      setShown(this.host, false)
       return
     }
-    this.host.hidden = false
-    this.legend.element.hidden = false
+    setShown(this.host, true)
+    setShown(this.legend.element, true)
     const { hidden } = ctx.reader
     this.legend.set(
       model.series.filter((s) => s.role === 'line' || s.role === 'point').map((s) => ({ key: s.legendKey, label: s.label, color: s.color, hidden: hidden.has(s.legendKey) })),
@@ -89,13 +106,15 @@ class Plot {
     const data = [model.xs, ...model.series.map((s) => s.values)] as uPlot.AlignedData
     const signature = JSON.stringify([model.series.map((s) => [s.legendKey, s.role, s.color, s.label]), model.logScale, model.xLabel, model.bands])
     if (this.plot && signature === this.signature) {
-      model.series.forEach((s, i) => {
-        const show = !hidden.has(s.legendKey)
-        if (this.plot!.series[i + 1].show !== show) this.plot!.setSeries(i + 1, { show })
+      // Drawn now rather than in a microtask, before other panels change the page (see PanelGridView.flush).
+      this.plot.batch((plot: uPlot) => {
+        model.series.forEach((s, i) => {
+          const show = !hidden.has(s.legendKey)
+          if (plot.series[i + 1].show !== show) plot.setSeries(i + 1, { show })
+        })
+        // Zoomed in: keep the reader's range while points arrive.
+        plot.setData(data, ctx.reader.zoom === null)
       })
-      // Zoomed in: keep the reader's range while points arrive.
-      this.plot.setData(data, ctx.reader.zoom === null)
-      this.resize()
       return
     }
     this.destroyPlot()
@@ -110,6 +129,7 @@ class Plot {
   }
 
   destroy(): void {
+    this.sizes.disconnect()
     this.destroyPlot()
   }
 

@@ -50,7 +50,11 @@ export class Legend {
         }),
       )
     }
-    for (const entry of entries) this.items.get(entry.key)?.button.setAttribute('aria-pressed', String(!entry.hidden))
+    for (const entry of entries) {
+      const button = this.items.get(entry.key)?.button
+      const pressed = String(!entry.hidden)
+      if (button && button.getAttribute('aria-pressed') !== pressed) button.setAttribute('aria-pressed', pressed)
+    }
   }
 
   /** Values under the cursor (or none when it left the chart). */

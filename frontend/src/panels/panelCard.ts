@@ -176,6 +176,11 @@ export class PanelCard {
     return true
   }
 
+  /** Whether it draws on a canvas (uPlot) rather than with HTML. */
+  get drawsCanvas(): boolean {
+    return this.rendererType === 'line' || this.rendererType === 'scatter'
+  }
+
   /** The history keys this panel draws. */
   metricKeys(): string[] {
     return panelMetricKeys(this.spec)

@@ -400,7 +400,10 @@ class PanelGridView implements NodeView {
       this.layoutDirty = false
       this.applyLayout()
     }
-    for (const id of this.dirty) {
+    // Charts first: they draw their canvases at once, and a canvas drawn after other panels
+    // changed the page would first lay out the whole report again.
+    const dirty = [...this.dirty].sort((a, b) => Number(this.cards.get(b)?.drawsCanvas ?? false) - Number(this.cards.get(a)?.drawsCanvas ?? false))
+    for (const id of dirty) {
       const card = this.cards.get(id)
       if (!card) continue
       if (!card.visible) {
@@ -437,17 +440,18 @@ class PanelGridView implements NodeView {
 
   private drawFooter(): void {
     const empty = this.missing ? 'This panel grid is loading, or was removed.' : this.panelIds.length === 0 ? (this.editable ? 'No panels yet: Add panel.' : 'No panels yet.') : ''
-    this.note.textContent = empty
-    this.note.hidden = !empty
-    if (this.missing) {
-      this.footer.textContent = ''
-      return
+    // Written only when changed: every flush ends here, and a write costs a layout.
+    if (this.note.textContent !== empty) this.note.textContent = empty
+    if (this.note.hidden !== !empty) this.note.hidden = !empty
+    let footer = ''
+    if (!this.missing) {
+      const count = this.runs.runs.length
+      const status = this.runs.error ? `Could not load runs: ${this.runs.error}` : this.runs.loaded ? `${count} run${count === 1 ? '' : 's'}` : 'Loading runs…'
+      if (this.dom.dataset.runs !== String(count)) this.dom.dataset.runs = String(count)
+      const names = this.runsets.map((r) => `${r.name}${r.frozen ? ' (frozen)' : ''}`).join(', ')
+      footer = `${names} · ${status}`
     }
-    const count = this.runs.runs.length
-    const status = this.runs.error ? `Could not load runs: ${this.runs.error}` : this.runs.loaded ? `${count} run${count === 1 ? '' : 's'}` : 'Loading runs…'
-    this.dom.dataset.runs = String(count)
-    const names = this.runsets.map((r) => `${r.name}${r.frozen ? ' (frozen)' : ''}`).join(', ')
-    this.footer.textContent = `${names} · ${status}`
+    if (this.footer.textContent !== footer) this.footer.textContent = footer
   }
 
   // -- editing -----------------------------------------------------------------------

@@ -3,13 +3,15 @@
  * endpoint, plus explicit run ids), their history for the metrics the panels
  * show, and the live stream (SSE) that extends it while runs log. Frozen run
  * sets load once and do not follow. Listeners hear which metrics changed, so
- * a grid redraws only the panels that show them.
+ * a grid redraws only the panels that show them. The stream is the page's, shared
+ * by every grid (runStream.ts).
  */
 
 import { api } from '../api'
 import { configKeys } from './aggregate'
-import { RunSeries, runsQuery, type HistoryBody, type LiveRow } from './chartData'
+import { RunSeries, runsQuery, type HistoryBody } from './chartData'
 import type { RunsetSpec } from './gridModel'
+import { runStreams, type RunStreams, type StreamListener } from './runStream'
 
 export interface RunInfo {
   id: string
@@ -47,7 +49,8 @@ export class GridRuns {
   private keys: string[] = []
   /** Keys whose history each run has loaded. */
   private readonly loadedKeys = new Map<string, Set<string>>()
-  private source: EventSource | null = null
+  private unfollow: (() => void) | null = null
+  /** The runs followed now, sorted and joined. */
   private streamed = ''
   private timer: number | null = null
   private stopped = false
@@ -55,6 +58,34 @@ export class GridRuns {
   private loading: Promise<void> = Promise.resolve()
   private discovered: Promise<Discovered> | null = null
   private readonly listeners = new Set<(changed: ChangedKeys) => void>()
+
+  /** What the page's stream tells this grid. */
+  private readonly streamListener: StreamListener = {
+    rows: (runId, rows) => {
+      let run = this.series.get(runId)
+      if (!run) {
+        run = new RunSeries()
+        this.series.set(runId, run)
+      }
+      if (run.addRows(rows, this.keys)) {
+        const changed = new Set<string>()
+        for (const row of rows) for (const key of Object.keys(row.metrics)) if (this.keys.includes(key)) changed.add(key)
+        this.emit(changed)
+      }
+    },
+    // Rows may have been missed (a gap, or a reconnect): re-read those runs.
+    missed: (ids) => {
+      void Promise.all(ids.map((id) => this.loadHistory(id, true))).then(
+        () => this.emit(new Set(this.keys)),
+        (error: unknown) => {
+          this.error = String(error)
+          this.emit(null)
+        },
+      )
+    },
+  }
+
+  constructor(private readonly streams: RunStreams = runStreams) {}
 
   onChange(listener: (changed: ChangedKeys) => void): () => void {
     this.listeners.add(listener)
@@ -140,8 +171,8 @@ export class GridRuns {
   stop(): void {
     this.stopped = true
     this.generation += 1
-    this.source?.close()
-    this.source = null
+    this.unfollow?.()
+    this.unfollow = null
     if (this.timer !== null) window.clearTimeout(this.timer)
     this.listeners.clear()
   }
@@ -167,43 +198,13 @@ export class GridRuns {
   }
 
   private follow(runIds: string[]): void {
-    const wanted = runIds.slice(0, 100).sort().join(',')
-    if (wanted === this.streamed && this.source) return
-    this.source?.close()
-    this.source = null
+    const wanted = [...runIds].sort().join(',')
+    if (wanted === this.streamed && this.unfollow) return
+    // Follow the new runs before letting go of the old: a run in both stays streamed throughout.
+    const previous = this.unfollow
     this.streamed = wanted
-    if (!wanted) return
-    const source = new EventSource(`/api/runs/stream?runs=${encodeURIComponent(wanted)}`)
-    source.addEventListener('history', (event) => {
-      const data = JSON.parse((event as MessageEvent<string>).data) as { run_id: string; rows: LiveRow[] }
-      let run = this.series.get(data.run_id)
-      if (!run) {
-        run = new RunSeries()
-        this.series.set(data.run_id, run)
-      }
-      if (run.addRows(data.rows, this.keys)) {
-        const changed = new Set<string>()
-        for (const row of data.rows) for (const key of Object.keys(row.metrics)) if (this.keys.includes(key)) changed.add(key)
-        this.emit(changed)
-      }
-    })
-    // Rows may have been missed (a gap, or a reconnect): re-read those runs.
-    const reread = (ids: string[]) => {
-      void Promise.all(ids.map((id) => this.loadHistory(id, true))).then(
-        () => this.emit(new Set(this.keys)),
-        (error: unknown) => {
-          this.error = String(error)
-          this.emit(null)
-        },
-      )
-    }
-    source.addEventListener('gap', (event) => reread((JSON.parse((event as MessageEvent<string>).data) as { runs: string[] }).runs))
-    let opened = false
-    source.addEventListener('open', () => {
-      if (opened) reread(runIds)
-      opened = true
-    })
-    this.source = source
+    this.unfollow = wanted ? this.streams.follow(runIds, this.streamListener) : null
+    previous?.()
   }
 
   private scheduleRelist(runsets: readonly RunsetSpec[], following: boolean): void {

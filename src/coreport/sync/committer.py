@@ -77,6 +77,8 @@ class GroupCommitter:
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 await self._commit(batch)
+                # Waiting for the next batch must not keep this one (and its rooms) alive.
+                del batch
             self._idle.set()
             if self._stopping:
                 return

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Doc, TransactionEvent, merge_updates
+from pycrdt import Doc, Subscription, TransactionEvent, merge_updates
 
 from coreport.metrics import Metrics
 from coreport.ports import BusSubscription, Clock, DocName, StoredState
@@ -42,6 +42,7 @@ from coreport.protocol.messages import (
     SyncStep2,
     SyncUpdate,
 )
+from coreport.protocol.updates import check_update, skips_clocks
 from coreport.sync.committer import GroupCommitter
 from coreport.sync.envelope import BadEnvelope, Envelope, EnvelopeKind
 
@@ -87,6 +88,14 @@ def channel_for(doc: DocName) -> str:
     return f"doc:{doc}"
 
 
+def _is_engine_panic(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Rust panic inside pycrdt, which pyo3 raises as
+    ``pyo3_runtime.PanicException``: a ``BaseException`` that ``except Exception`` misses.
+    Yrs panics on some malformed updates."""
+    kind = type(exc)
+    return kind.__name__ == "PanicException" and kind.__module__ == "pyo3_runtime"
+
+
 class Room:
     """A document loaded in memory and the clients connected to it on this instance."""
 
@@ -125,7 +134,7 @@ class Room:
         self._held: deque[tuple[int, Callable[[], None], Callable[[], None] | None]] = deque()
         # What the last transaction on ``doc`` changed (see ``_receive_update``).
         self._change: bytes | None = None
-        self._observer = self.doc.observe(self._on_change)
+        self._observer: Subscription | None = self.doc.observe(self._on_change)
         # Store sequence bookkeeping: every seq <= known_seq has been applied here.
         self.known_seq = 0
         self.snapshot_seq = 0
@@ -305,22 +314,49 @@ class Room:
     def _receive_update(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
+        check_update(update)
+        before = self.doc.get_state()
         self._change = None
         try:
             self.doc.apply_update(update)
-        except Exception as exc:
-            raise ProtocolError(f"update rejected: {exc}", codes.INVALID_PAYLOAD) from exc
+            # Yrs integrates a struct ahead of its client's earlier ones (a map entry that
+            # names no other struct) but leaves it out of the change, so the document
+            # would show what no store row holds. Encoding what the document gained shows
+            # it as skipped clocks, and proves Yrs can still encode the document at all.
+            skipped = self._change is not None and (
+                self._change == EMPTY_UPDATE or skips_clocks(self.doc.get_update(before))
+            )
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and not _is_engine_panic(exc):
+                raise
+            changed = self._change is not None or not isinstance(exc, Exception)
+            self._change = None
+            raise self._refuse(peer, f"update rejected: {exc}", changed=changed) from exc
+        change, self._change = self._change, None
+        if skipped:
+            raise self._refuse(peer, "update skips clocks of its client", changed=True)
         self._metrics.updates_in.inc()
         # Yrs reports exactly what the update added or deleted. Nothing means an echo of
         # something this document already has (some clients send back every update they
         # receive), a duplicate after a reconnect, or content waiting for parts not yet
         # received: none of these needs storing or relaying.
-        change, self._change = self._change, None
         if change is None:
             if peer.wants_ack:
                 self._when_durable(lambda: peer.ack(self.known_seq) if peer in self.peers else None)
             return
         self._commit(change, peer)
+
+    def _refuse(self, peer: Peer, detail: str, *, changed: bool) -> ProtocolError:
+        """The error that closes ``peer`` (1007) for an update the room will not take.
+
+        If Yrs changed the document before giving up (it has no rollback), or panicked and
+        may have left it inconsistent, the document no longer matches the store: the room
+        breaks, everyone else reconnects (1011) and the document is loaded from the store.
+        """
+        if changed:
+            peer.close(codes.INVALID_PAYLOAD, detail)
+            self.break_(f"a refused update changed the document: {detail}")
+        return ProtocolError(detail, codes.INVALID_PAYLOAD)
 
     def edit(self, change: Callable[[Doc[Any]], T]) -> tuple[T, asyncio.Future[int | None]]:
         """Change the document on the server's own behalf (the Report API): the edit is
@@ -559,6 +595,18 @@ class Room:
                 removals.append(AwarenessEntry(client_id, entry.clock + 1, "null"))
         if removals:
             self._broadcast_awareness(removals, exclude=None)
+
+    # -- the end ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Let go of the document once the registry has dropped this room (unloaded,
+        broken or failed to load); the room must not be used afterwards."""
+        # pycrdt keeps a doc's observers in Rust, each holding the doc and the callback:
+        # out of reach of Python's garbage collector, so an observed doc and this room
+        # would otherwise stay in memory for good.
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            self.doc.unobserve(observer)
 
     # -- failure -----------------------------------------------------------------------
 

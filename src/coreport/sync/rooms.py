@@ -174,15 +174,15 @@ class Rooms:
             clock=self._clock,
             on_broken=self._broken,
         )
-        # Subscribe first, so nothing committed elsewhere between the read and the
-        # subscription is missed; applying an update twice is harmless.
-        room.subscription = await self._bus.subscribe(room.channel, room)
-        self._metrics.bus_subscriptions.inc()
         try:
+            # Subscribe first, so nothing committed elsewhere between the read and the
+            # subscription is missed; applying an update twice is harmless.
+            room.subscription = await self._bus.subscribe(room.channel, room)
+            self._metrics.bus_subscriptions.inc()
             room.apply_stored(await self._store.load(name))
         except BaseException:
-            await room.subscription.close()
-            self._metrics.bus_subscriptions.dec()
+            room.close()
+            await self._close_subscription(room)
             raise
         self._rooms[name] = room
         self._metrics.loaded_rooms.set(len(self._rooms))
@@ -200,12 +200,14 @@ class Rooms:
         if self._rooms.get(room.name) is room:
             del self._rooms[room.name]
             self._metrics.loaded_rooms.set(len(self._rooms))
+            room.close()
             self._spawn(self._close_subscription(room), f"coreport-drop:{room.name}")
 
     async def _drop(self, room: Room) -> None:
         if self._rooms.get(room.name) is room:
             del self._rooms[room.name]
             self._metrics.loaded_rooms.set(len(self._rooms))
+        room.close()
         await self._close_subscription(room)
 
     async def _close_subscription(self, room: Room) -> None:

@@ -1,0 +1,237 @@
+"""A bounds check of Yjs updates (lib0 encoding v1) before they reach the CRDT engine.
+
+Yrs keeps clocks as 32-bit integers and does not check the clocks an update names: a
+struct starting near 2**32, or whose length carries it past, wraps around, and Yrs 0.28
+(pycrdt 0.14.13) then panics or builds a document that panics later (when it is encoded
+for the next client, applied on another replica, or loaded from the store). A real
+client's clock counts the items it inserted, so it stays far below :data:`MAX_CLOCK`;
+an update naming a clock beyond it is refused before anything applies it.
+
+The walk reads every struct to find the clocks; it checks bounds, not meaning (Yrs still
+decides whether an update makes sense), and never builds the content it skips over. It
+also refuses what Yrs mishandles outright (empty ranges, pre-Yjs-13 JSON content, an item
+whose two neighbours are one), and tells whether an update skips clocks (see
+:func:`skips_clocks`).
+"""
+
+from __future__ import annotations
+
+from coreport.protocol import codes
+from coreport.protocol.messages import ProtocolError
+
+#: The highest clock (exclusive end of a struct, delete range or referenced id) accepted.
+MAX_CLOCK = 2**30
+
+_MAX_VARUINT_BYTES = 8  # lib0 varuints carry at most 53 bits
+
+# Struct kinds: the low five bits of a struct's info byte.
+_GC = 0
+_DELETED = 1
+_JSON = 2
+_BINARY = 3
+_STRING = 4
+_EMBED = 5
+_FORMAT = 6
+_TYPE = 7
+_ANY = 8
+_DOC = 9
+_SKIP = 10
+
+_HAS_ORIGIN = 0x80
+_HAS_RIGHT_ORIGIN = 0x40
+_HAS_PARENT_SUB = 0x20
+
+# Shared type refs that carry a node name (Y.XmlElement, Y.XmlHook).
+_NAMED_TYPE_REFS = (3, 5)
+
+# lib0 ``writeAny`` tags.
+_ANY_FIXED = {127: 0, 126: 0, 121: 0, 120: 0, 124: 4, 123: 8, 122: 8}
+_ANY_VAR_INT = 125
+_ANY_STRING = 119
+_ANY_OBJECT = 118
+_ANY_ARRAY = 117
+_ANY_BYTES = 116
+
+
+class _Walk:
+    __slots__ = ("_data", "_pos")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def _fail(self, detail: str) -> ProtocolError:
+        return ProtocolError(f"invalid update: {detail}", codes.INVALID_PAYLOAD)
+
+    def byte(self) -> int:
+        if self._pos >= len(self._data):
+            raise self._fail("truncated")
+        value = self._data[self._pos]
+        self._pos += 1
+        return value
+
+    def var_uint(self) -> int:
+        data, pos = self._data, self._pos
+        value = 0
+        for n in range(_MAX_VARUINT_BYTES):
+            if pos + n >= len(data):
+                raise self._fail("truncated varint")
+            byte = data[pos + n]
+            value |= (byte & 0x7F) << (7 * n)
+            if byte < 0x80:
+                self._pos = pos + n + 1
+                return value
+        raise self._fail("varint too long")
+
+    def var_int(self) -> None:
+        """Skip a lib0 signed varint (six bits and a sign in its first byte)."""
+        for _ in range(_MAX_VARUINT_BYTES + 1):
+            if self.byte() < 0x80:
+                return
+        raise self._fail("varint too long")
+
+    def skip(self, length: int) -> None:
+        if self._pos + length > len(self._data):
+            raise self._fail("a length runs past the end")
+        self._pos += length
+
+    def var_bytes(self) -> int:
+        """Skip a length-prefixed byte string; return its length."""
+        length = self.var_uint()
+        self.skip(length)
+        return length
+
+    def clock(self, value: int, what: str) -> int:
+        if value > MAX_CLOCK:
+            raise self._fail(f"{what} clock {value} over {MAX_CLOCK}")
+        return value
+
+    def reference(self, what: str) -> tuple[int, int]:
+        """Read an id (client, clock) another struct names."""
+        client = self.var_uint()
+        return client, self.clock(self.var_uint(), what)
+
+    def any_values(self, count: int) -> None:
+        """Skip ``count`` lib0 ``Any`` values, without recursion (nesting is untrusted)."""
+        # Each entry: values still to read at this level, and whether they are object
+        # entries (a key before each value).
+        pending = [[count, False]]
+        while pending:
+            top = pending[-1]
+            if top[0] == 0:
+                pending.pop()
+                continue
+            top[0] -= 1
+            if top[1]:
+                self.var_bytes()
+            tag = self.byte()
+            if tag in _ANY_FIXED:
+                self.skip(_ANY_FIXED[tag])
+            elif tag == _ANY_VAR_INT:
+                self.var_int()
+            elif tag in (_ANY_STRING, _ANY_BYTES):
+                self.var_bytes()
+            elif tag in (_ANY_OBJECT, _ANY_ARRAY):
+                pending.append([self.var_uint(), tag == _ANY_OBJECT])
+            else:
+                raise self._fail(f"unknown value tag {tag}")
+
+    def _nonzero(self, length: int) -> int:
+        # (An empty string is let through: y-py writes them, and Yrs takes them.)
+        if length == 0:
+            raise self._fail("an empty range")
+        return length
+
+    def content_length(self, kind: int) -> int:
+        """Skip an item's content; return the number of clock ticks it takes."""
+        if kind == _DELETED:
+            return self._nonzero(self.var_uint())
+        if kind == _JSON:
+            # Only Yjs before 13 wrote JSON content, and Yrs 0.28 re-encodes it into
+            # updates it cannot decode itself: a stored one would make the document
+            # impossible to load.
+            raise self._fail("JSON content (Yjs < 13) is not accepted")
+        if kind in (_BINARY, _EMBED):
+            self.var_bytes()
+            return 1
+        if kind == _STRING:
+            # Its clock length is in UTF-16 code units, never more than its UTF-8 bytes.
+            return self.var_bytes()
+        if kind == _FORMAT:
+            self.var_bytes()
+            self.var_bytes()
+            return 1
+        if kind == _TYPE:
+            if self.var_uint() in _NAMED_TYPE_REFS:
+                self.var_bytes()
+            return 1
+        if kind == _ANY:
+            count = self._nonzero(self.var_uint())
+            self.any_values(count)
+            return count
+        if kind == _DOC:
+            self.var_bytes()
+            self.any_values(1)
+            return 1
+        raise self._fail(f"unknown struct kind {kind}")
+
+    def structs(self) -> bool:
+        """Walk the structs; return whether a Skip was among them."""
+        skipped = False
+        for _ in range(self.var_uint()):
+            count = self.var_uint()
+            self.var_uint()  # client
+            clock = self.clock(self.var_uint(), "struct")
+            for _ in range(count):
+                info = self.byte()
+                kind = info & 0x1F
+                if kind in (_GC, _SKIP):
+                    length = self.var_uint()
+                    skipped = skipped or kind == _SKIP
+                    if length == 0:
+                        # Yrs divides by a block's last clock: an empty range panics it.
+                        raise self._fail("an empty range")
+                else:
+                    origin = self.reference("origin") if info & _HAS_ORIGIN else None
+                    right = self.reference("right origin") if info & _HAS_RIGHT_ORIGIN else None
+                    if origin is not None and origin == right:
+                        # No client makes one; Yrs places it differently on each replica.
+                        raise self._fail("an item whose left and right neighbours are one")
+                    if not info & (_HAS_ORIGIN | _HAS_RIGHT_ORIGIN):
+                        if self.var_uint() == 1:
+                            self.var_bytes()  # a root type's name
+                        else:
+                            self.reference("parent")
+                        if info & _HAS_PARENT_SUB:
+                            self.var_bytes()
+                    length = self.content_length(kind)
+                clock = self.clock(clock + length, "struct")
+        return skipped
+
+    def delete_set(self) -> None:
+        for _ in range(self.var_uint()):
+            self.var_uint()  # client
+            for _ in range(self.var_uint()):
+                start = self.var_uint()
+                self.clock(start + self.var_uint(), "deleted range")
+
+
+def check_update(update: bytes) -> None:
+    """Raise ``ProtocolError`` (close 1007) if a clock ``update`` names (a struct's
+    range, a referenced id, a deleted range) passes :data:`MAX_CLOCK`, if it holds what
+    Yrs mishandles, or if it ends before its structs and delete set do."""
+    walk = _Walk(update)
+    walk.structs()
+    walk.delete_set()
+
+
+def skips_clocks(update: bytes) -> bool:
+    """Whether ``update`` leaves out a range of some client's clocks (a Skip struct).
+
+    What Yrs encodes from a sound document never does: every client's structs follow one
+    another from clock 0. A skip in ``doc.get_update(state)`` means Yrs integrated a
+    struct ahead of its client's earlier ones (it does so for a map entry that names no
+    other struct), which no update it encodes as a change reports. Raises
+    ``ProtocolError`` as :func:`check_update` does for structs it refuses.
+    """
+    return _Walk(update).structs()
