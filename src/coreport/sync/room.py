@@ -43,7 +43,7 @@ from coreport.protocol.messages import (
     SyncUpdate,
 )
 from coreport.protocol.updates import check_update, skips_clocks
-from coreport.sync.committer import GroupCommitter
+from coreport.sync.committer import CommitCallback
 from coreport.sync.envelope import BadEnvelope, Envelope, EnvelopeKind
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,12 @@ class RoomBroken(Exception):
 
 #: Publishes an encoded envelope on a bus channel without waiting (see ``Outbox``).
 Publish = Callable[[str, bytes], None]
+
+
+class Committer(Protocol):
+    """What a room needs to make an update durable (a ``GroupCommitter``)."""
+
+    def submit(self, doc: DocName, data: bytes, done: CommitCallback) -> None: ...
 
 
 class Peer(Protocol):
@@ -104,7 +110,7 @@ class Room:
         name: DocName,
         *,
         instance: str,
-        committer: GroupCommitter,
+        committer: Committer,
         publish: Publish,
         metrics: Metrics,
         clock: Clock,

@@ -461,7 +461,7 @@ def test_room_refuses_garbage_updates_without_drifting_from_the_store(
     room = Room(
         "reports/fuzz",
         instance="me",
-        committer=committer,  # type: ignore[arg-type]
+        committer=committer,
         publish=lambda channel, data: None,
         metrics=ROOM_METRICS,
         clock=ManualClock(),
