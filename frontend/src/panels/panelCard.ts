@@ -26,7 +26,8 @@ export function panelIcon(node: IconNode, size = 15): SVGElement {
   return createElement(node, { width: size, height: size, 'stroke-width': 2, 'aria-hidden': 'true', focusable: 'false' })
 }
 
-function rendererFor(type: string, content: HTMLElement): PanelRenderer | null {
+/** The renderer that draws a panel of `type` into `content`; `null` for an unknown type. */
+export function rendererFor(type: string, content: HTMLElement): PanelRenderer | null {
   switch (type) {
     case 'line':
       return new LineChart(content)

@@ -14,12 +14,10 @@ import './embed.css'
 
 import { AGGREGATES, BANDS, type Aggregate, type Band } from '../panels/aggregate'
 import { RunSeries, type LiveRow } from '../panels/chartData'
-import { LineChart, ScatterChart } from '../panels/charts'
 import type { PanelSpec } from '../panels/gridModel'
-import { panelName } from '../panels/panelCard'
+import { panelName, rendererFor } from '../panels/panelCard'
 import { newReaderState, panelMetricKeys, type PanelContext, type PanelRenderer, type ReaderState } from '../panels/renderer'
 import { GridRuns } from '../panels/runData'
-import { BarChart, MarkdownPanel, RunTable, ScalarPanel } from '../panels/simplePanels'
 import { h } from './dom'
 
 /** A panel's settings as the embed API sends them. */
@@ -130,23 +128,9 @@ export function gridRunsOf(data: EmbedPanelData): GridRuns {
   return runs
 }
 
-function rendererFor(type: string, content: HTMLElement): PanelRenderer | null {
-  switch (type) {
-    case 'line':
-      return new LineChart(content)
-    case 'scatter':
-      return new ScatterChart(content)
-    case 'bar':
-      return new BarChart(content)
-    case 'scalar':
-      return new ScalarPanel(content)
-    case 'run_table':
-      return new RunTable(content)
-    case 'markdown':
-      return new MarkdownPanel(content)
-    default:
-      return null
-  }
+/** Embeds draw every panel type but media (the embed answer carries no images). */
+function embedRendererFor(type: string, content: HTMLElement): PanelRenderer | null {
+  return type === 'media' ? null : rendererFor(type, content)
 }
 
 /** One drawn panel: its renderer, its data, and the reader's own view of it. */
@@ -163,7 +147,7 @@ class EmbeddedPanel {
     this.runs = gridRunsOf(data)
     // What the panel draws, whether or not a run has logged it yet.
     this.keys = panelMetricKeys(this.spec)
-    this.renderer = rendererFor(this.spec.type, content)
+    this.renderer = embedRendererFor(this.spec.type, content)
     if (!this.renderer) content.replaceChildren(h('p', { class: 'panel__note' }, `${this.spec.type} panels are not shown in embeds.`))
     this.draw()
   }
