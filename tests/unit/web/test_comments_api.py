@@ -85,8 +85,8 @@ async def test_text_and_panel_anchors(client: httpx.AsyncClient, report: str) ->
     anchor = on_text.json()["anchor"]
     assert anchor["kind"] == "text"
     assert anchor["quote"] == "loss"
-    assert base64.b64decode(anchor["rel_start"])
-    assert base64.b64decode(anchor["rel_end"])
+    assert base64.urlsafe_b64decode(anchor["rel_start"])
+    assert base64.urlsafe_b64decode(anchor["rel_end"])
 
     on_panel = await client.post(
         base, json={"text": "odd", "anchor": {"kind": "panel", "panel_id": "p1"}}
