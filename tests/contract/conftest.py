@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from coreport.access.ports import AccessStore
 from coreport.ports import Store
 from coreport.stores import postgres, sqlite
+from tests.support.access_stores import BACKENDS, fresh_access_store
 from tests.support.postgres import scratch_database
 
 
@@ -67,3 +69,12 @@ async def store_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Async
 async def store(store_backend: Backend) -> Store:
     """One opened store."""
     return await store_backend.opened()
+
+
+@pytest.fixture(params=BACKENDS)
+async def access_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AccessStore]:
+    """One opened access store."""
+    async with fresh_access_store(request.param, tmp_path) as store:
+        yield store

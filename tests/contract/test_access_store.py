@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,177 +19,157 @@ from coreport.access.model import (
     UserExists,
 )
 from coreport.access.ports import AccessStore
-from coreport.stores.postgres_access import PostgresAccessStore
-from coreport.stores.sqlite_access import SQLiteAccessStore
-from tests.support.postgres import scratch_database
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AccessStore]:
-    if request.param == "sqlite":
-        chosen: AccessStore = SQLiteAccessStore(tmp_path / "data" / "coreport.sqlite3")
-        await chosen.open()
-        try:
-            yield chosen
-        finally:
-            await chosen.close()
-        return
-    async with scratch_database() as dsn:
-        chosen = PostgresAccessStore(dsn)
-        await chosen.open()
-        try:
-            yield chosen
-        finally:
-            await chosen.close()
 
 
 def user(user_id: str, name: str, email: str | None = None, admin: bool = False) -> User:
     return User(user_id, name, email, "#123456", admin, NOW)
 
 
-async def test_users_are_found_by_id_email_or_name(store: AccessStore) -> None:
+async def test_users_are_found_by_id_email_or_name(access_store: AccessStore) -> None:
     ada = user("u_ada", "Ada", "ada@example.com", admin=True)
-    await store.create_user(ada)
-    assert await store.get_user("u_ada") == ada
+    await access_store.create_user(ada)
+    assert await access_store.get_user("u_ada") == ada
     for ref in ("u_ada", "ADA@example.com", "ada"):
-        assert await store.find_user(ref) == ada
-    assert await store.find_user("nobody") is None
-    assert await store.get_user("u_nobody") is None
+        assert await access_store.find_user(ref) == ada
+    assert await access_store.find_user("nobody") is None
+    assert await access_store.get_user("u_nobody") is None
 
 
-async def test_names_and_emails_are_unique_ignoring_case(store: AccessStore) -> None:
-    await store.create_user(user("u_1", "Ada", "ada@example.com"))
+async def test_names_and_emails_are_unique_ignoring_case(access_store: AccessStore) -> None:
+    await access_store.create_user(user("u_1", "Ada", "ada@example.com"))
     for clash in (user("u_1", "Other"), user("u_2", "ADA"), user("u_3", "B", "Ada@Example.com")):
         with pytest.raises(UserExists):
-            await store.create_user(clash)
-    await store.create_user(user("u_4", "Bob"))  # no email twice is fine
-    await store.create_user(user("u_5", "Cy"))
-    assert [u.name for u in await store.list_users()] == ["Ada", "Bob", "Cy"]
+            await access_store.create_user(clash)
+    await access_store.create_user(user("u_4", "Bob"))  # no email twice is fine
+    await access_store.create_user(user("u_5", "Cy"))
+    assert [u.name for u in await access_store.list_users()] == ["Ada", "Bob", "Cy"]
 
 
-async def test_keys_store_a_digest_and_can_be_revoked(store: AccessStore) -> None:
-    await store.create_user(user("u_ada", "Ada"))
+async def test_keys_store_a_digest_and_can_be_revoked(access_store: AccessStore) -> None:
+    await access_store.create_user(user("u_ada", "Ada"))
     key = ApiKey("cpk_00000001", "u_ada", "laptop", NOW, expires_at=NOW + timedelta(days=1))
-    assert await store.create_key(key, b"d" * 32)
-    assert not await store.create_key(key, b"e" * 32)  # prefix taken
-    assert await store.get_key("cpk_00000001") == (key, b"d" * 32)
-    assert await store.get_key("cpk_nothere0") is None
-    await store.touch_key("cpk_00000001", NOW + timedelta(minutes=1))
+    assert await access_store.create_key(key, b"d" * 32)
+    assert not await access_store.create_key(key, b"e" * 32)  # prefix taken
+    assert await access_store.get_key("cpk_00000001") == (key, b"d" * 32)
+    assert await access_store.get_key("cpk_nothere0") is None
+    await access_store.touch_key("cpk_00000001", NOW + timedelta(minutes=1))
     later = NOW + timedelta(hours=1)
-    revoked = await store.revoke_key("cpk_00000001", later)
+    revoked = await access_store.revoke_key("cpk_00000001", later)
     assert revoked is not None
     assert revoked.revoked_at == later
     assert revoked.last_used_at == NOW + timedelta(minutes=1)
     # Revoking again keeps the first time.
-    again = await store.revoke_key("cpk_00000001", later + timedelta(hours=1))
+    again = await access_store.revoke_key("cpk_00000001", later + timedelta(hours=1))
     assert again is not None
     assert again.revoked_at == later
-    assert await store.revoke_key("cpk_nothere0", later) is None
-    assert [k.prefix for k in await store.list_keys("u_ada")] == ["cpk_00000001"]
-    assert await store.list_keys("u_other") == []
+    assert await access_store.revoke_key("cpk_nothere0", later) is None
+    assert [k.prefix for k in await access_store.list_keys("u_ada")] == ["cpk_00000001"]
+    assert await access_store.list_keys("u_other") == []
 
 
-async def test_revoking_a_key_ends_its_browser_sessions(store: AccessStore) -> None:
-    await store.create_user(user("u_ada", "Ada"))
-    await store.create_key(ApiKey("cpk_00000001", "u_ada", None, NOW), b"d" * 32)
+async def test_revoking_a_key_ends_its_browser_sessions(access_store: AccessStore) -> None:
+    await access_store.create_user(user("u_ada", "Ada"))
+    await access_store.create_key(ApiKey("cpk_00000001", "u_ada", None, NOW), b"d" * 32)
     by_key = BrowserSession(b"1" * 32, "u_ada", "key", "cpk_00000001", NOW, NOW + timedelta(days=1))
     by_link = BrowserSession(b"2" * 32, "u_ada", "signin_link", None, NOW, NOW + timedelta(days=1))
-    await store.create_session(by_key)
-    await store.create_session(by_link)
-    assert await store.get_session(b"1" * 32) == by_key
-    await store.revoke_key("cpk_00000001", NOW)
-    ended = await store.get_session(b"1" * 32)
+    await access_store.create_session(by_key)
+    await access_store.create_session(by_link)
+    assert await access_store.get_session(b"1" * 32) == by_key
+    await access_store.revoke_key("cpk_00000001", NOW)
+    ended = await access_store.get_session(b"1" * 32)
     assert ended is not None
     assert ended.revoked_at == NOW
-    still = await store.get_session(b"2" * 32)
+    still = await access_store.get_session(b"2" * 32)
     assert still is not None
     assert still.revoked_at is None
-    await store.end_session(b"2" * 32, NOW)
-    gone = await store.get_session(b"2" * 32)
+    await access_store.end_session(b"2" * 32, NOW)
+    gone = await access_store.get_session(b"2" * 32)
     assert gone is not None
     assert not gone.usable_at(NOW)
-    assert await store.get_session(b"3" * 32) is None
+    assert await access_store.get_session(b"3" * 32) is None
 
 
-async def test_registering_a_report_makes_its_creator_owner_once(store: AccessStore) -> None:
-    await store.create_user(user("u_ada", "Ada"))
-    await store.create_user(user("u_bob", "Bob"))
-    entry, created = await store.register_report(ReportEntry("r1", "proj", "u_ada", NOW))
+async def test_registering_a_report_makes_its_creator_owner_once(access_store: AccessStore) -> None:
+    await access_store.create_user(user("u_ada", "Ada"))
+    await access_store.create_user(user("u_bob", "Bob"))
+    entry, created = await access_store.register_report(ReportEntry("r1", "proj", "u_ada", NOW))
     assert created
     assert entry == ReportEntry("r1", "proj", "u_ada", NOW)
-    again, created = await store.register_report(ReportEntry("r1", "other", "u_bob", NOW))
+    again, created = await access_store.register_report(ReportEntry("r1", "other", "u_bob", NOW))
     assert not created
     assert again == entry
-    assert await store.report_access("r1", "u_ada") == ReportAccess(entry, Role.OWNER, None)
-    assert await store.report_access("r1", "u_bob") == ReportAccess(entry, None, None)
-    assert await store.report_access("r1", None) == ReportAccess(entry, None, None)
-    assert await store.report_access("r2", "u_ada") == ReportAccess(None, None, None)
+    assert await access_store.report_access("r1", "u_ada") == ReportAccess(entry, Role.OWNER, None)
+    assert await access_store.report_access("r1", "u_bob") == ReportAccess(entry, None, None)
+    assert await access_store.report_access("r1", None) == ReportAccess(entry, None, None)
+    assert await access_store.report_access("r2", "u_ada") == ReportAccess(None, None, None)
 
 
-async def test_concurrent_registrations_have_one_winner(store: AccessStore) -> None:
+async def test_concurrent_registrations_have_one_winner(access_store: AccessStore) -> None:
     for n in range(5):
-        await store.create_user(user(f"u_{n}", f"user{n}"))
+        await access_store.create_user(user(f"u_{n}", f"user{n}"))
     results = await asyncio.gather(
-        *(store.register_report(ReportEntry("race", "p", f"u_{n}", NOW)) for n in range(5))
+        *(access_store.register_report(ReportEntry("race", "p", f"u_{n}", NOW)) for n in range(5))
     )
     winners = [entry.created_by for entry, created in results if created]
     assert len(winners) == 1
     assert {entry.created_by for entry, _ in results} == set(winners)
-    members = await store.list_members("race")
+    members = await access_store.list_members("race")
     assert [(m.user_id, m.role) for m in members] == [(winners[0], Role.OWNER)]
 
 
-async def test_members_and_project_defaults(store: AccessStore) -> None:
-    await store.create_user(user("u_ada", "Ada"))
-    await store.create_user(user("u_bob", "Bob"))
-    entry, _ = await store.register_report(ReportEntry("r1", "proj", "u_ada", NOW))
-    await store.set_member(Member("r1", "u_bob", Role.VIEWER, "u_ada", NOW))
-    assert (await store.report_access("r1", "u_bob")).member_role is Role.VIEWER
-    await store.set_member(Member("r1", "u_bob", Role.EDITOR, "u_ada", NOW))
-    assert [(m.user_id, m.role) for m in await store.list_members("r1")] == [
+async def test_members_and_project_defaults(access_store: AccessStore) -> None:
+    await access_store.create_user(user("u_ada", "Ada"))
+    await access_store.create_user(user("u_bob", "Bob"))
+    entry, _ = await access_store.register_report(ReportEntry("r1", "proj", "u_ada", NOW))
+    await access_store.set_member(Member("r1", "u_bob", Role.VIEWER, "u_ada", NOW))
+    assert (await access_store.report_access("r1", "u_bob")).member_role is Role.VIEWER
+    await access_store.set_member(Member("r1", "u_bob", Role.EDITOR, "u_ada", NOW))
+    assert [(m.user_id, m.role) for m in await access_store.list_members("r1")] == [
         ("u_ada", Role.OWNER),
         ("u_bob", Role.EDITOR),
     ]
-    assert await store.remove_member("r1", "u_bob")
-    assert not await store.remove_member("r1", "u_bob")
-    await store.set_project_role("proj", Role.COMMENTER)
-    assert await store.get_project_role("proj") is Role.COMMENTER
-    assert await store.report_access("r1", "u_bob") == ReportAccess(entry, None, Role.COMMENTER)
-    await store.set_project_role("proj", None)
-    assert await store.get_project_role("proj") is None
+    assert await access_store.remove_member("r1", "u_bob")
+    assert not await access_store.remove_member("r1", "u_bob")
+    await access_store.set_project_role("proj", Role.COMMENTER)
+    assert await access_store.get_project_role("proj") is Role.COMMENTER
+    assert await access_store.report_access("r1", "u_bob") == ReportAccess(
+        entry, None, Role.COMMENTER
+    )
+    await access_store.set_project_role("proj", None)
+    assert await access_store.get_project_role("proj") is None
 
 
-async def test_deleted_reports_keep_their_id(store: AccessStore) -> None:
-    await store.create_user(user("u_ada", "Ada"))
-    await store.register_report(ReportEntry("r1", "p", "u_ada", NOW))
-    assert await store.delete_report("r1", NOW)
-    assert not await store.delete_report("r1", NOW)
-    assert not await store.delete_report("r2", NOW)
-    entry = await store.get_report("r1")
+async def test_deleted_reports_keep_their_id(access_store: AccessStore) -> None:
+    await access_store.create_user(user("u_ada", "Ada"))
+    await access_store.register_report(ReportEntry("r1", "p", "u_ada", NOW))
+    assert await access_store.delete_report("r1", NOW)
+    assert not await access_store.delete_report("r1", NOW)
+    assert not await access_store.delete_report("r2", NOW)
+    entry = await access_store.get_report("r1")
     assert entry is not None
     assert entry.deleted_at == NOW
-    _, created = await store.register_report(ReportEntry("r1", "p", "u_ada", NOW))
+    _, created = await access_store.register_report(ReportEntry("r1", "p", "u_ada", NOW))
     assert not created
 
 
-async def test_share_links(store: AccessStore) -> None:
-    await store.create_user(user("u_ada", "Ada"))
-    await store.register_report(ReportEntry("r1", "p", "u_ada", NOW))
+async def test_share_links(access_store: AccessStore) -> None:
+    await access_store.create_user(user("u_ada", "Ada"))
+    await access_store.register_report(ReportEntry("r1", "p", "u_ada", NOW))
     link = ShareLink("csl_00000001", "r1", Role.COMMENTER, "u_ada", NOW)
-    assert await store.create_link(link, b"d" * 32)
-    assert not await store.create_link(link, b"d" * 32)
-    assert await store.get_link("csl_00000001") == (link, b"d" * 32)
-    assert await store.list_links("r1") == [link]
-    revoked = await store.revoke_link("csl_00000001", NOW)
+    assert await access_store.create_link(link, b"d" * 32)
+    assert not await access_store.create_link(link, b"d" * 32)
+    assert await access_store.get_link("csl_00000001") == (link, b"d" * 32)
+    assert await access_store.list_links("r1") == [link]
+    revoked = await access_store.revoke_link("csl_00000001", NOW)
     assert revoked is not None
     assert not revoked.usable_at(NOW)
-    assert await store.revoke_link("csl_nothere0", NOW) is None
+    assert await access_store.revoke_link("csl_nothere0", NOW) is None
 
 
-async def test_a_secret_is_made_once_and_shared(store: AccessStore) -> None:
-    first = await store.secret("cookies", lambda: b"a" * 32)
+async def test_a_secret_is_made_once_and_shared(access_store: AccessStore) -> None:
+    first = await access_store.secret("cookies", lambda: b"a" * 32)
     assert first == b"a" * 32
-    assert await store.secret("cookies", lambda: b"b" * 32) == first
-    assert await store.secret("other", lambda: b"c" * 32) == b"c" * 32
+    assert await access_store.secret("cookies", lambda: b"b" * 32) == first
+    assert await access_store.secret("other", lambda: b"c" * 32) == b"c" * 32

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -19,6 +18,7 @@ from coreport.ports import StoreError
 from coreport.stores.migrations import apply_postgres, apply_sqlite, load_migrations
 from coreport.stores.postgres_access import PostgresAccessStore
 from coreport.stores.sqlite_access import SQLiteAccessStore
+from tests.support.access_stores import opened
 from tests.support.postgres import scratch_database
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -26,52 +26,33 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 BEFORE_EMBEDS = 4
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AccessStore]:
-    if request.param == "sqlite":
-        chosen: AccessStore = SQLiteAccessStore(tmp_path / "data" / "coreport.sqlite3")
-        await chosen.open()
-        try:
-            yield chosen
-        finally:
-            await chosen.close()
-        return
-    async with scratch_database() as dsn:
-        chosen = PostgresAccessStore(dsn)
-        await chosen.open()
-        try:
-            yield chosen
-        finally:
-            await chosen.close()
-
-
 async def with_report(store: AccessStore) -> None:
     await store.create_user(User("u_ada", "Ada", None, "#123456", False, NOW))
     await store.register_report(ReportEntry("r1", "p", "u_ada", NOW))
 
 
-async def test_embed_links_keep_their_scope(store: AccessStore) -> None:
-    await with_report(store)
+async def test_embed_links_keep_their_scope(access_store: AccessStore) -> None:
+    await with_report(access_store)
     panel = ShareLink("cse_00000001", "r1", Role.VIEWER, "u_ada", NOW, embed=EmbedScope("p1"))
     report = ShareLink("cse_00000002", "r1", Role.VIEWER, "u_ada", NOW, NOW, embed=EmbedScope())
     share = ShareLink("csl_00000003", "r1", Role.COMMENTER, "u_ada", NOW)
     for link in (panel, report, share):
-        assert await store.create_link(link, b"d" * 32)
-    assert await store.get_link("cse_00000001") == (panel, b"d" * 32)
-    assert await store.get_link("cse_00000002") == (report, b"d" * 32)
-    assert await store.list_links("r1") == [panel, report, share]
-    revoked = await store.revoke_link("cse_00000001", NOW)
+        assert await access_store.create_link(link, b"d" * 32)
+    assert await access_store.get_link("cse_00000001") == (panel, b"d" * 32)
+    assert await access_store.get_link("cse_00000002") == (report, b"d" * 32)
+    assert await access_store.list_links("r1") == [panel, report, share]
+    revoked = await access_store.revoke_link("cse_00000001", NOW)
     assert revoked is not None
     assert revoked.embed == EmbedScope("p1")
     assert not revoked.usable_at(NOW)
 
 
-async def test_the_schema_keeps_embed_links_read_only(store: AccessStore) -> None:
-    await with_report(store)
+async def test_the_schema_keeps_embed_links_read_only(access_store: AccessStore) -> None:
+    await with_report(access_store)
     commenting = ShareLink("cse_00000001", "r1", Role.COMMENTER, None, NOW, embed=EmbedScope())
     with pytest.raises(StoreError):
-        await store.create_link(commenting, b"d" * 32)
-    assert await store.list_links("r1") == []
+        await access_store.create_link(commenting, b"d" * 32)
+    assert await access_store.list_links("r1") == []
 
 
 def migrations_before_embeds(root: Path) -> Path:
@@ -99,14 +80,10 @@ async def test_sqlite_links_of_the_previous_schema_survive_the_upgrade(tmp_path:
         )
     finally:
         conn.close()
-    store = SQLiteAccessStore(path)
-    await store.open()
-    try:
+    async with opened(SQLiteAccessStore(path)) as store:
         assert await store.list_links("r1") == [
             ShareLink("csl_00000001", "r1", Role.COMMENTER, "u_ada", NOW)
         ]
-    finally:
-        await store.close()
 
 
 @pytest.mark.postgres
@@ -128,14 +105,10 @@ async def test_postgres_links_of_the_previous_schema_survive_the_upgrade(tmp_pat
             )
         finally:
             await conn.close()
-        store = PostgresAccessStore(dsn)
-        await store.open()
-        try:
+        async with opened(PostgresAccessStore(dsn)) as store:
             assert await store.list_links("r1") == [
                 ShareLink("csl_00000001", "r1", Role.COMMENTER, "u_ada", NOW)
             ]
-        finally:
-            await store.close()
 
 
 def _ts() -> str:

@@ -5,81 +5,39 @@
 // The three tests run in order on one report.
 
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { readFile } from 'node:fs/promises'
+import { before, describe, test } from 'node:test'
 
-import { addUser, signIn } from './support/accounts.mjs'
-import { launchChromium, personContext } from './support/browser.mjs'
-import { ReportPage } from './support/report.mjs'
-import { startServer } from './support/server.mjs'
+import { addUser } from './support/accounts.mjs'
+import { ReportPage, WAIT } from './support/report.mjs'
+import { COREPORT, artifact, browserSuite, newReportId } from './support/suite.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
-const WAIT = { timeout: 15_000 }
 const TITLE = 'Quarterly results'
 
 describe('share, history and export', { timeout: 60_000 }, () => {
+  const suite = browserSuite({ serverLog: 'around-server.log', auth: true })
   let server
-  let browser
   let ada
   let grace
-  const reportId = randomBytes(12).toString('base64url')
-  const pageErrors = []
+  const reportId = newReportId()
 
   before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT, auth: true })
-    browser = await launchChromium()
+    server = suite.server
     const [adaKey, graceKey] = await Promise.all([
       // An administrator, so the dialog can list users to choose from.
       addUser(COREPORT, server.dataDir, 'ada', { admin: true }),
       addUser(COREPORT, server.dataDir, 'grace'),
     ])
-    ada = await personPage(adaKey, 'ada')
-    grace = await personPage(graceKey, 'grace')
+    ada = await personPage('ada', { key: adaKey })
+    grace = await personPage('grace', { key: graceKey })
   })
 
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
-  after(async () => {
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'around-server.log'), server.output())
-      await server.stop()
-    }
-  })
-
-  async function personPage(key, name) {
-    const context = await personContext(browser, { id: `local-${name}`, name, color: '#7048e8' })
-    context.on('weberror', (error) => pageErrors.push(`${name}: ${error.error()?.stack ?? error.error()}`))
-    await signIn(context, server.url, key)
+  /** A page of `name`'s own browser (signed in with `key`, if given). */
+  async function personPage(name, { key, color = '#7048e8' } = {}) {
+    const context = await suite.person({ id: `local-${name}`, name, color }, { key })
     const page = await context.newPage()
     page.setDefaultTimeout(WAIT.timeout)
     return new ReportPage(page)
-  }
-
-  /** Wait until the body's text, without others' caret labels, is `text`. */
-  async function waitForExactText(report, text) {
-    await report.explainFailure(`waiting for the text ${JSON.stringify(text)}`, () =>
-      report.page.waitForFunction(
-        (text) => {
-          const copy = document.querySelector('.ProseMirror')?.cloneNode(true)
-          if (!copy) return false
-          for (const caret of copy.querySelectorAll('.collaboration-carets__caret')) caret.remove()
-          return copy.textContent === text
-        },
-        text,
-        WAIT,
-      ),
-    )
   }
 
   test('the owner shares with a viewer, who gets a read-only page; a share link works until revoked', async () => {
@@ -106,7 +64,7 @@ describe('share, history and export', { timeout: 60_000 }, () => {
     await graceRole.waitFor(WAIT)
     assert.equal(await graceRole.inputValue(), 'viewer')
     await dialog.getByText('Added grace as viewer.').waitFor(WAIT)
-    await ada.page.screenshot({ path: join(artifacts, 'share-dialog.png') })
+    await ada.page.screenshot({ path: artifact('share-dialog.png') })
 
     // A view link: its address carries a token that opens the report until revoked.
     await dialog.getByRole('tab', { name: 'Links' }).click()
@@ -127,10 +85,7 @@ describe('share, history and export', { timeout: 60_000 }, () => {
 
     // Someone without an account opens the link: the report, read-only, and the token
     // gone from the address bar (kept for the tab, so a reload still works).
-    const guestContext = await personContext(browser, { id: 'local-guest', name: 'guest', color: '#2f9e44' })
-    guestContext.on('weberror', (error) => pageErrors.push(`guest: ${error.error()?.stack ?? error.error()}`))
-    const guest = new ReportPage(await guestContext.newPage())
-    guest.page.setDefaultTimeout(WAIT.timeout)
+    const guest = await personPage('guest', { color: '#2f9e44' })
     await guest.page.goto(url)
     await guest.waitForBodyText('Original findings.')
     assert.equal(new URL(guest.page.url()).search, '')
@@ -144,7 +99,7 @@ describe('share, history and export', { timeout: 60_000 }, () => {
     assert.equal(await readWith(token), 401)
     // Revoking closes the guest's sockets; the page says the link no longer works.
     await guest.page.getByText('This share link no longer works', { exact: false }).waitFor(WAIT)
-    await guestContext.close()
+    await guest.page.context().close()
 
     // An embed link to the whole report: its page address works on the embed route only.
     await dialog.getByRole('tab', { name: 'Embed' }).click()
@@ -227,7 +182,7 @@ describe('share, history and export', { timeout: 60_000 }, () => {
     const table = details.getByRole('table')
     await table.locator('.diff__line--del', { hasText: 'Original findings.' }).waitFor(WAIT)
     await table.locator('.diff__line--add', { hasText: 'Original findings. Revised later.' }).waitFor(WAIT)
-    await ada.page.screenshot({ path: join(artifacts, 'history-drawer.png') })
+    await ada.page.screenshot({ path: artifact('history-drawer.png') })
 
     await named.getByRole('button', { name: `Restore version ${number}` }).click()
     const confirm = drawer.getByRole('group', { name: `Confirm restoring version ${number}` })
@@ -235,8 +190,8 @@ describe('share, history and export', { timeout: 60_000 }, () => {
     await drawer.getByText(new RegExp(`^Restored version ${number}\\.`)).waitFor(WAIT)
     await versions.getByRole('listitem').filter({ hasText: 'Restored' }).waitFor(WAIT)
 
-    await waitForExactText(ada, 'Original findings.')
-    await waitForExactText(grace, 'Original findings.')
+    await ada.waitForExactText('Original findings.')
+    await grace.waitForExactText('Original findings.')
     await ada.page.keyboard.press('Escape')
     await drawer.waitFor({ state: 'detached', ...WAIT })
 

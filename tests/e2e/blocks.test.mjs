@@ -6,26 +6,11 @@
 // following new headings; and a reader who gets none of the editing controls.
 
 import assert from 'node:assert/strict'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { describe, test } from 'node:test'
 
-import { launchChromium, personContext } from './support/browser.mjs'
-import { ReportPage } from './support/report.mjs'
+import { WAIT } from './support/report.mjs'
 import { rest, solidPng } from './support/runs.mjs'
-import { startServer } from './support/server.mjs'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
-const WAIT = { timeout: 15_000 }
-
-const ADA = { id: 'e2e-ada', name: 'Ada Lovelace', color: '#7048e8' }
-const GRACE = { id: 'e2e-grace', name: 'Grace Hopper', color: '#0c8599' }
-
-const shot = (name) => join(artifacts, name)
+import { ADA, GRACE, artifact, browserSuite } from './support/suite.mjs'
 
 const PASTED = [
   '## Results',
@@ -50,49 +35,16 @@ const PASTED = [
 ].join('\n')
 
 describe('editor blocks', { timeout: 120_000 }, () => {
-  let server
-  let browser
-  const contexts = []
-  const pageErrors = []
+  const suite = browserSuite({ serverLog: 'blocks-server.log' })
 
-  before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT })
-    browser = await launchChromium()
-  })
-
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
-  after(async () => {
-    for (const context of contexts) await context.close()
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'blocks-server.log'), server.output())
-      await server.stop()
-    }
-  })
-
-  async function openAs(identity, reportId, { role } = {}) {
-    const context = await personContext(browser, identity)
-    context.on('weberror', (error) => {
-      const e = error.error()
-      pageErrors.push(`${identity.name}: ${e?.stack || e?.message || String(e)}`)
-    })
-    contexts.push(context)
-    const page = await context.newPage()
-    if (role) {
-      // Play the server's answer for another role: the page must follow it (the server enforces it anyway).
-      await page.route(`**/api/reports/${reportId}/access`, (route) =>
+  function openAs(identity, reportId, { role } = {}) {
+    if (!role) return suite.openAs(identity, reportId)
+    // Play the server's answer for another role: the page must follow it (the server enforces it anyway).
+    const playRole = (page) =>
+      page.route(`**/api/reports/${reportId}/access`, (route) =>
         route.fulfill({ json: { report_id: reportId, role, user: { via: 'session', user: null, admin: false } } }),
       )
-    }
-    const report = new ReportPage(page)
-    await report.open(server.url, reportId)
-    await report.waitForStatus('connected')
-    return report
+    return suite.openAs(identity, reportId, { beforeOpen: playRole })
   }
 
   /** The editor's active slash-menu option, as a screen reader is told it. */
@@ -100,7 +52,7 @@ describe('editor blocks', { timeout: 120_000 }, () => {
 
   test('the slash menu inserts a callout and a math block, pasted Markdown becomes blocks, and both people and the API see them', async () => {
     // A report the server knows (the Report API reads only registered reports), still empty.
-    const { id: reportId } = await rest(server.url, 'POST', '/api/reports', { title: 'Blocks', blocks: [] })
+    const { id: reportId } = await rest(suite.server.url, 'POST', '/api/reports', { title: 'Blocks', blocks: [] })
     const ada = await openAs(ADA, reportId)
     const grace = await openAs(GRACE, reportId)
     const { page } = ada
@@ -128,7 +80,7 @@ describe('editor blocks', { timeout: 120_000 }, () => {
     // A callout: "/call", Enter; then its kind from the menu in its header.
     await page.keyboard.type('/call', { delay: 5 })
     await menu.getByRole('option', { name: /Callout/ }).waitFor(WAIT)
-    await page.screenshot({ path: shot('slash-menu.png') })
+    await page.screenshot({ path: artifact('slash-menu.png') })
     await page.keyboard.press('Enter')
     const callout = ada.body.locator('.callout')
     await callout.waitFor(WAIT)
@@ -172,7 +124,7 @@ describe('editor blocks', { timeout: 120_000 }, () => {
     await body.locator('pre code .hljs-built_in, pre code .hljs-string').first().waitFor(WAIT)
 
     // The Report API reads what the editor made as its blocks.
-    const report = await rest(server.url, 'GET', `/api/reports/${reportId}`)
+    const report = await rest(suite.server.url, 'GET', `/api/reports/${reportId}`)
     const blocks = report.blocks.filter((block) => !(block.type === 'paragraph' && block.text.length === 0))
     assert.deepEqual(
       blocks.map((block) => block.type),
@@ -196,7 +148,7 @@ describe('editor blocks', { timeout: 120_000 }, () => {
 
   test('a report made with the Report API shows every block, and its table of contents follows new headings', async () => {
     const image = `data:image/png;base64,${Buffer.from(solidPng([66, 99, 235], 48)).toString('base64')}`
-    const created = await rest(server.url, 'POST', '/api/reports', {
+    const created = await rest(suite.server.url, 'POST', '/api/reports', {
       title: 'Sweep notes',
       blocks: [
         { type: 'table_of_contents' },
@@ -274,10 +226,10 @@ describe('editor blocks', { timeout: 120_000 }, () => {
     // A window tall enough for the whole report (a full-page shot repeats the sticky bars).
     await page.setViewportSize({ width: 1280, height: 1400 })
     await page.evaluate(() => window.scrollTo(0, 0))
-    await page.screenshot({ path: shot('blocks.png') })
+    await page.screenshot({ path: artifact('blocks.png') })
 
     // The editor kept every block the API wrote (y-prosemirror drops what a schema lacks).
-    const read = await rest(server.url, 'GET', `/api/reports/${created.id}`)
+    const read = await rest(suite.server.url, 'GET', `/api/reports/${created.id}`)
     assert.deepEqual(
       read.blocks.map((block) => block.type),
       ['table_of_contents', 'heading', 'paragraph', 'image', 'latex', 'callout', 'heading', 'code', 'markdown', 'divider', 'quote', 'paragraph', 'heading'],
@@ -287,7 +239,7 @@ describe('editor blocks', { timeout: 120_000 }, () => {
   })
 
   test('a reader gets no slash menu and no editing controls on blocks', async () => {
-    const created = await rest(server.url, 'POST', '/api/reports', {
+    const created = await rest(suite.server.url, 'POST', '/api/reports', {
       title: 'Read only',
       blocks: [
         { type: 'paragraph', text: 'Intro' },
@@ -316,7 +268,7 @@ describe('editor blocks', { timeout: 120_000 }, () => {
     await page.keyboard.type('/')
     assert.equal(await page.getByRole('dialog').count(), 0)
     assert.equal(await page.getByRole('listbox', { name: 'Insert a block' }).count(), 0)
-    const read = await rest(server.url, 'GET', `/api/reports/${created.id}`)
+    const read = await rest(suite.server.url, 'GET', `/api/reports/${created.id}`)
     assert.deepEqual(read.blocks[0].text, [{ text: 'Intro' }])
   })
 })

@@ -4,27 +4,11 @@
 // moves a line plot in both browsers within two seconds.
 
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { describe, test } from 'node:test'
 
-import { launchChromium, personContext } from './support/browser.mjs'
-import { ReportPage } from './support/report.mjs'
-import { startServer } from './support/server.mjs'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
-const WAIT = { timeout: 15_000 }
-
-const ADA = { id: 'e2e-ada', name: 'Ada Lovelace', color: '#7048e8' }
-const GRACE = { id: 'e2e-grace', name: 'Grace Hopper', color: '#0c8599' }
-
-const newId = () => randomBytes(12).toString('base64url')
-const shot = (name) => join(artifacts, name)
+import { WAIT } from './support/report.mjs'
+import { logRun, rest } from './support/runs.mjs'
+import { ADA, GRACE, artifact, browserSuite, newReportId } from './support/suite.mjs'
 
 /** Select `words` inside the editor's text, as a person dragging over them would. */
 async function selectWords(page, words) {
@@ -54,20 +38,6 @@ async function highlights(page) {
   return page.locator('.ProseMirror .comment-highlight').allTextContents()
 }
 
-/** Wait until the body's text, without others' caret labels, is `text`. */
-async function waitForText(page, text) {
-  await page.waitForFunction(
-    (text) => {
-      const copy = document.querySelector('.ProseMirror')?.cloneNode(true)
-      if (!copy) return false
-      for (const caret of copy.querySelectorAll('.collaboration-carets__caret')) caret.remove()
-      return copy.textContent === text
-    },
-    text,
-    WAIT,
-  )
-}
-
 async function waitForHighlight(page, words) {
   await page.waitForFunction(
     (words) => Array.from(document.querySelectorAll('.ProseMirror .comment-highlight')).map((el) => el.textContent).join('') === words,
@@ -77,59 +47,12 @@ async function waitForHighlight(page, words) {
 }
 
 describe('comments and live panels', { timeout: 120_000 }, () => {
-  let server
-  let browser
-  const contexts = []
-  const pageErrors = []
-
-  before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT })
-    browser = await launchChromium()
-  })
-
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
-  after(async () => {
-    for (const context of contexts) await context.close()
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'collab-server.log'), server.output())
-      await server.stop()
-    }
-  })
-
-  async function openAs(identity, reportId) {
-    const context = await personContext(browser, identity)
-    context.on('weberror', (error) => {
-      const e = error.error()
-      pageErrors.push(`${identity.name}: ${e?.stack || e?.message || String(e)}`)
-    })
-    contexts.push(context)
-    const report = new ReportPage(await context.newPage())
-    await report.open(server.url, reportId)
-    await report.waitForStatus('connected')
-    return report
-  }
-
-  async function rest(method, path, body) {
-    const response = await fetch(new URL(path, server.url), {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await response.text()
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`)
-    return text ? JSON.parse(text) : null
-  }
+  const suite = browserSuite({ serverLog: 'collab-server.log' })
 
   test('a comment on a selection reaches the other person and stays on its words', async () => {
-    const reportId = newId()
-    const ada = await openAs(ADA, reportId)
-    const grace = await openAs(GRACE, reportId)
+    const reportId = newReportId()
+    const ada = await suite.openAs(ADA, reportId)
+    const grace = await suite.openAs(GRACE, reportId)
 
     await ada.typeParagraph('The quick brown fox jumps.')
     await grace.waitForBodyText('The quick brown fox jumps.')
@@ -156,8 +79,8 @@ describe('comments and live panels', { timeout: 120_000 }, () => {
       grace.page.keyboard.type('Yesterday ', { delay: 10 }),
       ada.page.keyboard.type(' Over the lazy dog.', { delay: 10 }),
     ])
-    await waitForText(ada.page, 'Yesterday The quick brown fox jumps. Over the lazy dog.')
-    await waitForText(grace.page, 'Yesterday The quick brown fox jumps. Over the lazy dog.')
+    await ada.waitForExactText('Yesterday The quick brown fox jumps. Over the lazy dog.')
+    await grace.waitForExactText('Yesterday The quick brown fox jumps. Over the lazy dog.')
     await waitForHighlight(ada.page, 'brown fox')
     await waitForHighlight(grace.page, 'brown fox')
 
@@ -168,8 +91,8 @@ describe('comments and live panels', { timeout: 120_000 }, () => {
     await graceSidebar.locator('.reaction-picker summary').first().click()
     await graceSidebar.getByRole('button', { name: 'React 👍' }).click()
     await sidebar.getByRole('button', { name: '👍 1' }).waitFor(WAIT)
-    await ada.screenshot(shot('comments-ada.png'))
-    await grace.screenshot(shot('comments-grace.png'))
+    await ada.screenshot(artifact('comments-ada.png'))
+    await grace.screenshot(artifact('comments-grace.png'))
 
     await sidebar.getByRole('button', { name: 'Resolve' }).click()
     await graceSidebar.getByText('No comments yet', { exact: false }).waitFor(WAIT)
@@ -180,15 +103,16 @@ describe('comments and live panels', { timeout: 120_000 }, () => {
   })
 
   test('a run logged through the REST API moves a line plot in both browsers within 2 s', async () => {
-    const project = `e2e-${newId().slice(0, 6).toLowerCase()}`
-    const run = await rest('POST', `/api/projects/${project}/runs`, { name: 'baseline', config: { lr: 0.1 } })
-    await rest('POST', `/api/runs/${run.id}/history`, {
+    const project = `e2e-${newReportId().slice(0, 6).toLowerCase()}`
+    const run = await logRun(suite.server.url, project, {
+      name: 'baseline',
+      config: { lr: 0.1 },
       rows: [0, 1, 2].map((step) => ({ step, metrics: { loss: 1 / (step + 1) } })),
     })
 
-    const reportId = newId()
-    const ada = await openAs(ADA, reportId)
-    const grace = await openAs(GRACE, reportId)
+    const reportId = newReportId()
+    const ada = await suite.openAs(ADA, reportId)
+    const grace = await suite.openAs(GRACE, reportId)
     await ada.typeParagraph('Training curves:')
 
     await ada.page.getByRole('button', { name: 'Insert panel grid' }).click()
@@ -210,7 +134,7 @@ describe('comments and live panels', { timeout: 120_000 }, () => {
     assert.equal(await grace.page.locator('.run-table tbody tr').count(), 1)
 
     const started = Date.now()
-    await rest('POST', `/api/runs/${run.id}/history`, {
+    await rest(suite.server.url, 'POST', `/api/runs/${run.id}/history`, {
       rows: [3, 4].map((step) => ({ step, metrics: { loss: 0.2 / step } })),
     })
     await Promise.all([
@@ -230,7 +154,7 @@ describe('comments and live panels', { timeout: 120_000 }, () => {
     await adaThread.getByText('Nice drop at step 3.').waitFor(WAIT)
     assert.equal(await adaThread.locator('.thread__anchor').textContent(), 'Panel: loss')
 
-    await ada.screenshot(shot('panels-live-ada.png'))
-    await grace.screenshot(shot('panels-live-grace.png'))
+    await ada.screenshot(artifact('panels-live-ada.png'))
+    await grace.screenshot(artifact('panels-live-grace.png'))
   })
 })

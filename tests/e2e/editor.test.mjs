@@ -3,26 +3,10 @@
 // edits, and what the page says when the server closes the connection.
 
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { describe, test } from 'node:test'
 
-import { launchChromium, personContext } from './support/browser.mjs'
 import { ReportPage } from './support/report.mjs'
-import { startServer } from './support/server.mjs'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
-
-const ADA = { id: 'e2e-ada', name: 'Ada Lovelace', color: '#7048e8' }
-const GRACE = { id: 'e2e-grace', name: 'Grace Hopper', color: '#0c8599' }
-const ALAN = { id: 'e2e-alan', name: 'Alan Turing', color: '#e8590c' }
-
-const newId = () => randomBytes(12).toString('base64url')
+import { ADA, ALAN, GRACE, artifact, browserSuite, newReportId } from './support/suite.mjs'
 
 /**
  * Play a server that accepts the socket, reads the client's first message
@@ -37,58 +21,14 @@ function refuseAfterHello(ws, code, reason) {
     void ws.close({ code, reason })
   })
 }
-const shot = (name) => join(artifacts, name)
 
 describe('report editor', { timeout: 240_000 }, () => {
-  let server
-  let browser
-  const contexts = []
-  /** Uncaught errors in any page: a test that leaves one behind fails. */
-  const pageErrors = []
-
-  before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT })
-    browser = await launchChromium()
-  })
-
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
-  after(async () => {
-    for (const context of contexts) await context.close()
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'server.log'), server.output())
-      await server.stop()
-    }
-  })
-
-  /** A new browser context for one person, closed at the end of the suite. */
-  async function person(identity) {
-    const context = await personContext(browser, identity)
-    context.on('weberror', (error) => {
-      const e = error.error()
-      pageErrors.push(`${identity.name}: ${e?.stack || e?.message || String(e)}`)
-    })
-    contexts.push(context)
-    return context
-  }
-
-  async function openAs(identity, reportId) {
-    const context = await person(identity)
-    const report = new ReportPage(await context.newPage())
-    await report.open(server.url, reportId)
-    await report.waitForStatus('connected')
-    return { context, report }
-  }
+  const suite = browserSuite({ serverLog: 'server.log' })
 
   test('the home page starts a report and lists it by title', async () => {
-    const context = await person(ADA)
+    const context = await suite.person(ADA)
     const page = await context.newPage()
-    await page.goto(server.url)
+    await page.goto(suite.server.url)
     await page.getByRole('button', { name: 'New report' }).click()
     await page.waitForURL(/\/r\/[A-Za-z0-9_-]{12,}$/)
     const reportId = new URL(page.url()).pathname.split('/').pop()
@@ -102,7 +42,7 @@ describe('report editor', { timeout: 240_000 }, () => {
     const entry = page.getByRole('link', { name: /Learning-rate sweep/ })
     await entry.waitFor()
     assert.equal(await entry.getAttribute('href'), `/r/${reportId}`)
-    await page.screenshot({ path: shot('home.png') })
+    await page.screenshot({ path: artifact('home.png') })
 
     await entry.click()
     await report.waitForTitle('Learning-rate sweep')
@@ -110,9 +50,9 @@ describe('report editor', { timeout: 240_000 }, () => {
   })
 
   test('two people edit at once and see each other’s text, title and cursor', async () => {
-    const reportId = newId()
-    const { report: ada } = await openAs(ADA, reportId)
-    const { report: grace } = await openAs(GRACE, reportId)
+    const reportId = newReportId()
+    const ada = await suite.openAs(ADA, reportId)
+    const grace = await suite.openAs(GRACE, reportId)
 
     await ada.waitForPeople(2)
     await grace.waitForPeople(2)
@@ -157,14 +97,14 @@ describe('report editor', { timeout: 240_000 }, () => {
     await grace.page.keyboard.press('Control+End')
     await grace.waitForCaretOf('Ada Lovelace')
 
-    await ada.screenshot(shot('editor-two-people-ada.png'))
-    await grace.screenshot(shot('editor-two-people-grace.png'))
+    await ada.screenshot(artifact('editor-two-people-ada.png'))
+    await grace.screenshot(artifact('editor-two-people-grace.png'))
   })
 
   test('works from the keyboard alone', async () => {
-    const context = await person(ALAN)
+    const context = await suite.person(ALAN)
     const page = await context.newPage()
-    await page.goto(server.url)
+    await page.goto(suite.server.url)
     const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent)
     const tabTo = async (label) => {
       for (let i = 0; i < 12 && (await focused()) !== label; i++) await page.keyboard.press('Tab')
@@ -200,9 +140,9 @@ describe('report editor', { timeout: 240_000 }, () => {
   })
 
   test('undo takes back only your own edits', async () => {
-    const reportId = newId()
-    const { report: ada } = await openAs(ADA, reportId)
-    const { report: grace } = await openAs(GRACE, reportId)
+    const reportId = newReportId()
+    const ada = await suite.openAs(ADA, reportId)
+    const grace = await suite.openAs(GRACE, reportId)
 
     await ada.typeParagraph('kept by Ada')
     await grace.waitForBodyText('kept by Ada')
@@ -225,8 +165,8 @@ describe('report editor', { timeout: 240_000 }, () => {
   })
 
   test('a reload keeps everything, and a new browser gets it from the server', async () => {
-    const reportId = newId()
-    const { report: ada } = await openAs(ADA, reportId)
+    const reportId = newReportId()
+    const ada = await suite.openAs(ADA, reportId)
     await ada.title.fill('Ablation study')
     await ada.typeParagraph('Removing dropout hurts.')
     await ada.page.keyboard.press('Enter')
@@ -240,16 +180,17 @@ describe('report editor', { timeout: 240_000 }, () => {
     assert.equal(await ada.body.locator('ul[data-type="taskList"] li').count(), 1)
 
     // A person who never opened it: nothing local, so it all comes from the server.
-    const { report: alan } = await openAs(ALAN, reportId)
+    const alan = await suite.openAs(ALAN, reportId)
     await alan.waitForTitle('Ablation study')
     await alan.waitForBodyText('Removing dropout hurts.', 'rerun with seed 2')
     assert.equal(await alan.body.locator('ul[data-type="taskList"] li').count(), 1)
   })
 
   test('edits made offline merge when the network returns', async () => {
-    const reportId = newId()
-    const { context: adaContext, report: ada } = await openAs(ADA, reportId)
-    const { report: grace } = await openAs(GRACE, reportId)
+    const reportId = newReportId()
+    const ada = await suite.openAs(ADA, reportId)
+    const adaContext = ada.page.context()
+    const grace = await suite.openAs(GRACE, reportId)
     await ada.typeParagraph('Before the outage.')
     await grace.waitForBodyText('Before the outage.')
 
@@ -258,7 +199,7 @@ describe('report editor', { timeout: 240_000 }, () => {
     await ada.typeParagraph('Ada wrote this on the train.')
     await ada.title.fill('Written offline')
     await ada.waitForStatus('offline', 'local edits pending')
-    await ada.screenshot(shot('editor-offline-pending.png'))
+    await ada.screenshot(artifact('editor-offline-pending.png'))
     // Meanwhile Grace keeps editing online.
     await grace.typeParagraph('Grace wrote this at her desk.')
 
@@ -272,13 +213,13 @@ describe('report editor', { timeout: 240_000 }, () => {
   })
 
   test('edits made while the server is unreachable survive a reload, then merge', async () => {
-    const reportId = newId()
-    const { report: grace } = await openAs(GRACE, reportId)
+    const reportId = newReportId()
+    const grace = await suite.openAs(GRACE, reportId)
     await grace.typeParagraph('Grace started this report.')
 
     // Ada's sockets go through a gate that can turn them away the way an
     // overloaded server does: close code 1013, "temporarily unavailable".
-    const context = await person(ADA)
+    const context = await suite.person(ADA)
     let reachable = true
     const live = new Set()
     await context.routeWebSocket(/\/ws\/reports\//, (ws) => {
@@ -291,7 +232,7 @@ describe('report editor', { timeout: 240_000 }, () => {
       ws.connectToServer()
     })
     const ada = new ReportPage(await context.newPage())
-    await ada.open(server.url, reportId)
+    await ada.open(suite.server.url, reportId)
     await ada.waitForStatus('connected')
     await ada.waitForBodyText('Grace started this report.')
 
@@ -307,7 +248,7 @@ describe('report editor', { timeout: 240_000 }, () => {
     await ada.waitForStatus('offline', 'local edits pending')
     const detail = await ada.status.getAttribute('title')
     assert.match(detail, /temporarily unavailable \(code 1013\)/)
-    await ada.screenshot(shot('editor-unreachable-after-reload.png'))
+    await ada.screenshot(artifact('editor-unreachable-after-reload.png'))
 
     reachable = true
     await ada.waitForStatus('connected')
@@ -315,7 +256,7 @@ describe('report editor', { timeout: 240_000 }, () => {
   })
 
   test('a close code that forbids retrying stops reconnecting and says why', async () => {
-    const context = await person(ALAN)
+    const context = await suite.person(ALAN)
     let attempts = 0
     let attempted = () => {}
     const nextAttempt = () => new Promise((resolve) => (attempted = resolve))
@@ -327,12 +268,12 @@ describe('report editor', { timeout: 240_000 }, () => {
     })
     const alan = new ReportPage(await context.newPage())
     const first = nextAttempt()
-    await alan.open(server.url, newId())
+    await alan.open(suite.server.url, newReportId())
     await first
     await alan.waitForStatus('stopped', 'Access denied')
     const retry = alan.page.getByRole('button', { name: 'Try to connect again' })
     await retry.waitFor()
-    await alan.screenshot(shot('editor-access-denied.png'))
+    await alan.screenshot(artifact('editor-access-denied.png'))
 
     // Nothing to wait for when nothing should happen: give the provider well
     // over its longest reconnect backoff (2.5 s) to show it stays stopped.

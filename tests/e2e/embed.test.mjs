@@ -4,20 +4,12 @@
 // read-only with its chart; revoking the link empties the frame.
 
 import assert from 'node:assert/strict'
-import { mkdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { after, before, describe, test } from 'node:test'
 
-import { launchChromium } from './support/browser.mjs'
-import { startServer } from './support/server.mjs'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
-const WAIT = { timeout: 15_000 }
+import { WAIT } from './support/report.mjs'
+import { restAs } from './support/runs.mjs'
+import { artifact, browserSuite } from './support/suite.mjs'
 
 /**
  * Another site: a page that frames `src`, served by the test on its own port and
@@ -43,56 +35,24 @@ async function embedderSite() {
 }
 
 describe('embed links', { timeout: 120_000 }, () => {
+  const suite = browserSuite({ serverLog: 'embed-server.log', auth: true })
   let server
-  let browser
-  let key
+  let rest
   let embedder
-  const contexts = []
-  const pageErrors = []
 
   before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT, auth: true })
-    key = await server.addUser('ada')
-    browser = await launchChromium()
+    server = suite.server
+    rest = restAs(server.url, await server.addUser('ada'))
     embedder = await embedderSite()
   })
 
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
   after(async () => {
-    for (const context of contexts) await context.close()
-    await browser?.close()
     await embedder?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'embed-server.log'), server.output())
-      await server.stop()
-    }
   })
 
   /** A browser that has never signed in to coreport. */
   async function stranger() {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' })
-    context.on('weberror', (error) => {
-      const e = error.error()
-      pageErrors.push(e?.stack || e?.message || String(e))
-    })
-    contexts.push(context)
-    return context
-  }
-
-  async function rest(method, path, body) {
-    const response = await fetch(new URL(path, server.url), {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await response.text()
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`)
-    return text ? JSON.parse(text) : null
+    return suite.track(await suite.browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' }))
   }
 
   /** A report with a paragraph and a grid (a line panel and a run table) over one run. */
@@ -152,7 +112,7 @@ describe('embed links', { timeout: 120_000 }, () => {
     const embedded = page.frames().find((f) => f.url().startsWith(link.url))
     assert.ok(embedded, 'the embed frame')
     await embedded.waitForFunction(() => document.querySelector('.panel--line .panel__content')?.dataset.points === '5', undefined, WAIT)
-    await page.screenshot({ path: join(artifacts, 'embed-panel.png') })
+    await page.screenshot({ path: artifact('embed-panel.png') })
 
     // Revoking the link empties the frame: the stream ends, and the page says why.
     await rest('DELETE', `/api/reports/${report.id}/links/${link.prefix}`)
@@ -173,7 +133,7 @@ describe('embed links', { timeout: 120_000 }, () => {
     assert.equal(await page.title(), 'Embedded sweep · coreport')
     assert.equal(await page.getByText('Only for the team.').count(), 0)
     assert.equal(await page.locator('.ProseMirror, [contenteditable="true"]').count(), 0)
-    await page.screenshot({ path: join(artifacts, 'embed-report.png'), fullPage: true })
+    await page.screenshot({ path: artifact('embed-report.png'), fullPage: true })
   })
 
   test('an unknown embed link says so instead of asking to sign in', async () => {

@@ -5,26 +5,14 @@
 
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { describe, test } from 'node:test'
 
-import { launchChromium, personContext } from './support/browser.mjs'
-import { ReportPage } from './support/report.mjs'
+import { WAIT } from './support/report.mjs'
 import { rest } from './support/runs.mjs'
-import { startServer } from './support/server.mjs'
+import { ADA, GRACE, artifact, browserSuite } from './support/suite.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
-const WAIT = { timeout: 15_000 }
 /** How soon a follower's view must get where the leader looks. */
 const FOLLOW_WITHIN = { timeout: 2000 }
-
-const ADA = { id: 'e2e-ada', name: 'Ada Lovelace', color: '#7048e8' }
-const GRACE = { id: 'e2e-grace', name: 'Grace Hopper', color: '#0c8599' }
 
 const PARAGRAPHS = 80
 const PANEL_AFTER = 40
@@ -45,41 +33,10 @@ function paragraphInView(page, n) {
 }
 
 describe('meetings: follow mode and mentions', { timeout: 60_000 }, () => {
-  let server
-  let browser
-  const contexts = []
-  const pageErrors = []
-
-  before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT })
-    browser = await launchChromium()
-  })
-
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
-  after(async () => {
-    for (const context of contexts) await context.close()
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'follow-server.log'), server.output())
-      await server.stop()
-    }
-  })
+  const suite = browserSuite({ serverLog: 'follow-server.log' })
 
   async function openAs(identity, reportId, { waitFor = `Paragraph ${PARAGRAPHS}:` } = {}) {
-    const context = await personContext(browser, identity)
-    context.on('weberror', (error) => {
-      const e = error.error()
-      pageErrors.push(`${identity.name}: ${e?.stack || e?.message || String(e)}`)
-    })
-    contexts.push(context)
-    const report = new ReportPage(await context.newPage())
-    await report.open(server.url, reportId)
-    await report.waitForStatus('connected')
+    const report = await suite.openAs(identity, reportId)
     await report.waitForBodyText(waitFor)
     return report
   }
@@ -91,7 +48,7 @@ describe('meetings: follow mode and mentions', { timeout: 60_000 }, () => {
       runsets: [{ name: 'All', project: `e2e-follow-${randomBytes(3).toString('hex')}` }],
       panels: [{ type: 'markdown', title: 'Notes', markdown: '**Watch this panel.**' }],
     })
-    const created = await rest(server.url, 'POST', '/api/reports', { title: 'Long meeting notes', blocks })
+    const created = await rest(suite.server.url, 'POST', '/api/reports', { title: 'Long meeting notes', blocks })
 
     const ada = await openAs(ADA, created.id)
     const grace = await openAs(GRACE, created.id)
@@ -141,7 +98,7 @@ describe('meetings: follow mode and mentions', { timeout: 60_000 }, () => {
       FOLLOW_WITHIN,
     )
     assert.ok(await gracePanel.isVisible())
-    await grace.screenshot(join(artifacts, 'follow.png'))
+    await grace.screenshot(artifact('follow.png'))
 
     // Stopping the presentation releases Grace.
     await ada.page.locator('.follow-banner').getByRole('button', { name: 'Stop presenting' }).click()
@@ -150,7 +107,7 @@ describe('meetings: follow mode and mentions', { timeout: 60_000 }, () => {
   })
 
   test('an @mention picked from the list is saved with the comment and marked for the one mentioned', async () => {
-    const created = await rest(server.url, 'POST', '/api/reports', { title: 'Review', blocks: [{ type: 'paragraph', text: 'Results are in.' }] })
+    const created = await rest(suite.server.url, 'POST', '/api/reports', { title: 'Review', blocks: [{ type: 'paragraph', text: 'Results are in.' }] })
     const ada = await openAs(ADA, created.id, { waitFor: 'Results are in.' })
     const grace = await openAs(GRACE, created.id, { waitFor: 'Results are in.' })
     await ada.waitForPeople(2)
@@ -171,7 +128,7 @@ describe('meetings: follow mode and mentions', { timeout: 60_000 }, () => {
     await mention.waitFor(WAIT)
     assert.equal(await mention.textContent(), `@${GRACE.name}`)
     assert.match(await mention.getAttribute('class'), /mention--me/)
-    const threads = await rest(server.url, 'GET', `/api/reports/${created.id}/comments`)
+    const threads = await rest(suite.server.url, 'GET', `/api/reports/${created.id}/comments`)
     assert.deepEqual(threads.threads[0].comments[0].mentions, [GRACE.id])
     assert.equal(threads.threads[0].comments[0].text, `Can you check this, @${GRACE.name} ?`)
   })

@@ -7,29 +7,12 @@
 // viewer gets the panels and their reader controls, and none of the editing ones.
 
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { before, describe, test } from 'node:test'
 
 import { addUser, signIn } from './support/accounts.mjs'
-import { launchChromium, personContext } from './support/browser.mjs'
-import { ReportPage } from './support/report.mjs'
-import { logImage, logRun, rest, solidPng } from './support/runs.mjs'
-import { startServer } from './support/server.mjs'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
-const WAIT = { timeout: 15_000 }
-
-const ADA = { id: 'e2e-ada', name: 'Ada Lovelace', color: '#7048e8' }
-const GRACE = { id: 'e2e-grace', name: 'Grace Hopper', color: '#0c8599' }
-
-const newId = () => randomBytes(12).toString('base64url')
-const shot = (name) => join(artifacts, name)
+import { ReportPage, WAIT } from './support/report.mjs'
+import { logImage, logRun, rest, restAs, solidPng } from './support/runs.mjs'
+import { ADA, COREPORT, GRACE, artifact, browserSuite, newReportId } from './support/suite.mjs'
 
 /** Twenty steps of a run that learns at `rate`: loss falls, accuracy rises. */
 function curve(rate, wobble) {
@@ -43,23 +26,18 @@ function curve(rate, wobble) {
 }
 
 describe('panels', { timeout: 180_000 }, () => {
+  const suite = browserSuite({ serverLog: 'panels-server.log' })
   let server
-  let browser
   let ada
   let grace
   let reportId
   let runIds
   /** Panel ids by title. */
   const ids = {}
-  const pageErrors = []
-  const contexts = []
 
   before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT })
-    browser = await launchChromium()
-
-    const project = `e2e-${newId().slice(0, 6).toLowerCase()}`
+    server = suite.server
+    const project = `e2e-${newReportId().slice(0, 6).toLowerCase()}`
     const runs = [
       await logRun(server.url, project, { name: 'lr-0.1-a', config: { lr: 0.1, seed: 1 }, rows: curve(0.25, 0.1) }),
       await logRun(server.url, project, { name: 'lr-0.1-b', config: { lr: 0.1, seed: 2 }, rows: curve(0.22, -0.1) }),
@@ -107,37 +85,10 @@ describe('panels', { timeout: 180_000 }, () => {
     const report = await rest(server.url, 'GET', `/api/reports/${reportId}`)
     for (const panel of report.blocks[1].panels) ids[panel.title] = panel.id
 
+    const openAs = (identity) => suite.openAs(identity, reportId, { beforeOpen: (page) => page.setDefaultTimeout(WAIT.timeout) })
     ada = await openAs(ADA)
     grace = await openAs(GRACE)
   })
-
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
-  after(async () => {
-    for (const context of contexts) await context.close()
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'panels-server.log'), server.output())
-      await server.stop()
-    }
-  })
-
-  async function openAs(identity) {
-    const context = await personContext(browser, identity)
-    context.on('weberror', (error) => {
-      const e = error.error()
-      pageErrors.push(`${identity.name}: ${e?.stack || e?.message || String(e)}`)
-    })
-    contexts.push(context)
-    const report = new ReportPage(await context.newPage())
-    report.page.setDefaultTimeout(WAIT.timeout)
-    await report.open(server.url, reportId)
-    await report.waitForStatus('connected')
-    return report
-  }
 
   const panel = (report, title) => report.page.locator(`.panel[data-panel-id="${ids[title]}"]`)
   const waitFor = (report, fn, arg) => report.page.waitForFunction(fn, arg, WAIT)
@@ -240,7 +191,7 @@ describe('panels', { timeout: 180_000 }, () => {
       [...document.querySelectorAll('.panel-grid .panel')].filter((card) => card.querySelector('.uplot') && card.querySelector('.uplot').dataset.e2eMark !== 'before').map((card) => card.getAttribute('aria-label')),
     )
     assert.deepEqual(rebuilt, [])
-    await ada.screenshot(shot('panel-editor.png'))
+    await ada.screenshot(artifact('panel-editor.png'))
 
     await dialog.getByLabel('Type').selectOption('bar')
     await waitFor(grace, (id) => document.querySelector(`.panel[data-panel-id="${id}"]`)?.classList.contains('panel--bar'), ids.Accuracy)
@@ -312,7 +263,7 @@ describe('panels', { timeout: 180_000 }, () => {
     // The whole grid in one picture: a tall window, the grid in its middle.
     await grace.page.setViewportSize({ width: 1280, height: 1500 })
     await grace.page.locator('.panel-grid').evaluate((grid) => grid.scrollIntoView({ block: 'center' }))
-    await grace.screenshot(shot('panels-grid.png'))
+    await grace.screenshot(artifact('panels-grid.png'))
     await grace.page.setViewportSize({ width: 1280, height: 860 })
 
     await ada.page.locator('.panel--markdown', { hasText: 'Conclusion' }).getByRole('button', { name: 'Edit' }).click()
@@ -347,35 +298,13 @@ describe('panels', { timeout: 180_000 }, () => {
 })
 
 describe('panels for a viewer', { timeout: 60_000 }, () => {
-  let server
-  let browser
-
-  before(async () => {
-    server = await startServer({ bin: COREPORT, auth: true })
-    browser = await launchChromium()
-  })
-
-  after(async () => {
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'panels-viewer-server.log'), server.output())
-      await server.stop()
-    }
-  })
+  const suite = browserSuite({ serverLog: 'panels-viewer-server.log', auth: true })
 
   test('a viewer sees the panels and their reader controls, and no editing ones', async () => {
+    const { server } = suite
     const adaKey = await addUser(COREPORT, server.dataDir, 'ada')
     const graceKey = await addUser(COREPORT, server.dataDir, 'grace')
-    const asAda = async (method, path, body) => {
-      const response = await fetch(new URL(path, server.url), {
-        method,
-        headers: { authorization: `Bearer ${adaKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
-      const text = await response.text()
-      assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`)
-      return JSON.parse(text)
-    }
+    const asAda = restAs(server.url, adaKey)
     const run = await asAda('POST', '/api/projects/viewed/runs', { name: 'only', config: {} })
     await asAda('POST', `/api/runs/${run.id}/history`, { rows: [0, 1, 2].map((step) => ({ step, metrics: { loss: 1 / (step + 1) } })) })
     const report = await asAda('POST', '/api/reports', {
@@ -383,9 +312,7 @@ describe('panels for a viewer', { timeout: 60_000 }, () => {
       project: 'viewed',
       blocks: [{ type: 'panel_grid', runsets: [{ name: 'All' }], panels: [{ type: 'line', title: 'Loss', metrics: ['loss'] }] }],
     })
-    const context = await personContext(browser, { id: 'grace', name: 'grace', color: '#0c8599' })
-    const errors = []
-    context.on('weberror', (error) => errors.push(String(error.error()?.stack ?? error.error())))
+    const context = await suite.person({ id: 'grace', name: 'grace', color: '#0c8599' })
     const session = await signIn(context, server.url, graceKey)
     await asAda('PUT', `/api/reports/${report.id}/members/${session.user.id}`, { role: 'viewer' })
 
@@ -403,7 +330,6 @@ describe('panels for a viewer', { timeout: 60_000 }, () => {
     const legend = loss.getByRole('button', { name: /only/ })
     await legend.click()
     assert.equal(await legend.getAttribute('aria-pressed'), 'false')
-    assert.deepEqual(errors, [])
     await context.close()
   })
 })

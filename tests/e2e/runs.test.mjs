@@ -5,22 +5,11 @@
 
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { describe, test } from 'node:test'
 
-import { launchChromium, personContext } from './support/browser.mjs'
+import { WAIT } from './support/report.mjs'
 import { logRun, rest } from './support/runs.mjs'
-import { startServer } from './support/server.mjs'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
-const WAIT = { timeout: 15_000 }
-
-const ADA = { id: 'e2e-ada', name: 'Ada Lovelace', color: '#7048e8' }
+import { ADA, artifact, browserSuite } from './support/suite.mjs'
 
 /** Wait until the chart of `metric` holds `n` points. */
 function waitForPoints(page, metric, n, timeout = WAIT.timeout) {
@@ -32,37 +21,10 @@ function waitForPoints(page, metric, n, timeout = WAIT.timeout) {
 }
 
 describe('runs pages', { timeout: 60_000 }, () => {
-  let server
-  let browser
-  let context
-  const pageErrors = []
-
-  before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT })
-    browser = await launchChromium()
-    context = await personContext(browser, ADA)
-    context.on('weberror', (error) => {
-      const e = error.error()
-      pageErrors.push(e?.stack || e?.message || String(e))
-    })
-  })
-
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
-  after(async () => {
-    await context?.close()
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'runs-server.log'), server.output())
-      await server.stop()
-    }
-  })
+  const suite = browserSuite({ serverLog: 'runs-server.log' })
 
   test('a logged run is listed, filtered, and its page shows it and moves live', async () => {
+    const { server } = suite
     const project = `e2e-runs-${randomBytes(3).toString('hex')}`
     const run = await rest(server.url, 'POST', `/api/projects/${project}/runs`, {
       name: 'baseline-lr0.1',
@@ -87,7 +49,7 @@ describe('runs pages', { timeout: 60_000 }, () => {
     })
     await rest(server.url, 'POST', `/api/reports/${report.id}/versions`, { name: 'first' })
 
-    const page = await context.newPage()
+    const page = await (await suite.person(ADA)).newPage()
     await page.goto(new URL('/', server.url).href)
 
     // Home -> Runs -> the project, with its run count.
@@ -147,6 +109,6 @@ describe('runs pages', { timeout: 60_000 }, () => {
     await page.locator('.run-meta .run-state--finished').waitFor(WAIT)
     await page.locator('.run-logs').getByText('epoch 6 done').waitFor(WAIT)
     assert.equal(await page.getByRole('table', { name: 'Summary' }).locator('tr', { hasText: 'loss' }).locator('td').textContent(), '0.0167')
-    await page.screenshot({ path: join(artifacts, 'run-page.png'), fullPage: true })
+    await page.screenshot({ path: artifact('run-page.png'), fullPage: true })
   })
 })

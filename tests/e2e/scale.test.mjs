@@ -9,25 +9,13 @@
 // from a shared 2-core machine and are noisy; frontend/README.md, "Large reports").
 
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { after, before, describe, test } from 'node:test'
 
-import { launchChromium, personContext } from './support/browser.mjs'
 import { ReportPage } from './support/report.mjs'
 import { logRun, rest } from './support/runs.mjs'
-import { startServer } from './support/server.mjs'
+import { ADA, GRACE, artifact, browserSuite, newReportId } from './support/suite.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const repo = resolve(here, '../..')
-const artifacts = join(here, 'artifacts')
-const COREPORT = process.env.COREPORT_BIN || join(repo, '.venv/bin/coreport')
 const WAIT = { timeout: 30_000 }
-
-const ADA = { id: 'e2e-ada', name: 'Ada Lovelace', color: '#7048e8' }
-const GRACE = { id: 'e2e-grace', name: 'Grace Hopper', color: '#0c8599' }
 
 const TEXT_BLOCKS = 5000
 const GRIDS = 10
@@ -61,7 +49,6 @@ const AT_START = 'Ada types fifty characters at the start of it all '
 const CONCURRENT_ADA = 'Ada types again while Grace types just below her. '
 const CONCURRENT_GRACE = 'Grace types at the same time right under Ada here '
 
-const newId = () => randomBytes(12).toString('base64url')
 
 const WORDS = 'the model converges after warmup while the validation loss keeps falling and the learning rate schedule decays smoothly over every epoch of the sweep'.split(' ')
 
@@ -230,14 +217,12 @@ function markdownTable(head, rows) {
 }
 
 describe('a report with 5,000 blocks and 50 panels', { timeout: 240_000 }, () => {
+  const suite = browserSuite({ serverLog: 'scale-server.log' })
   let server
-  let browser
   let reportId
   let runIds
   let ada
   let grace
-  const contexts = []
-  const pageErrors = []
   /** Figures printed at the end, one row per phase. */
   const figures = {}
   const setup = {}
@@ -255,11 +240,9 @@ describe('a report with 5,000 blocks and 50 panels', { timeout: 240_000 }, () =>
   }
 
   before(async () => {
-    await mkdir(artifacts, { recursive: true })
-    server = await startServer({ bin: COREPORT })
-    browser = await launchChromium()
+    server = suite.server
 
-    const project = `scale-${newId().slice(0, 6).toLowerCase()}`
+    const project = `scale-${newReportId().slice(0, 6).toLowerCase()}`
     let started = Date.now()
     const runs = []
     for (let r = 0; r < RUNS; r++) {
@@ -286,20 +269,7 @@ describe('a report with 5,000 blocks and 50 panels', { timeout: 240_000 }, () =>
     setup[`${THREADS} comment threads (ms)`] = Date.now() - started
   })
 
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    assert.deepEqual(errors, [], `uncaught errors in the page:\n${errors.join('\n')}`)
-  })
-
-  after(async () => {
-    printFigures()
-    for (const context of contexts) await context.close()
-    await browser?.close()
-    if (server) {
-      await writeFile(join(artifacts, 'scale-server.log'), server.output())
-      await server.stop()
-    }
-  })
+  after(() => printFigures())
 
   function printFigures() {
     const lines = [
@@ -315,13 +285,8 @@ describe('a report with 5,000 blocks and 50 panels', { timeout: 240_000 }, () =>
   }
 
   async function openAs(identity) {
-    const context = await personContext(browser, identity)
+    const context = await suite.person(identity)
     await context.addInitScript(instrument, LAST_LINE)
-    context.on('weberror', (error) => {
-      const e = error.error()
-      pageErrors.push(`${identity.name}: ${e?.stack || e?.message || String(e)}`)
-    })
-    contexts.push(context)
     const report = new ReportPage(await context.newPage())
     report.page.setDefaultTimeout(WAIT.timeout)
     return report
@@ -582,6 +547,6 @@ describe('a report with 5,000 blocks and 50 panels', { timeout: 240_000 }, () =>
     // The top of the report: title, the typed lines, the first grid with its live points.
     await ada.page.evaluate(() => window.scrollTo(0, 0))
     await ada.page.waitForFunction(gridDrawn, 0, WAIT)
-    await ada.screenshot(join(artifacts, 'scale-report.png'))
+    await ada.screenshot(artifact('scale-report.png'))
   })
 })

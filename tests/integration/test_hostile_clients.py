@@ -25,9 +25,8 @@ import os
 import random
 import re
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from websockets.exceptions import ConnectionClosed
 from coreport.protocol import codes, messages
 from coreport.protocol.messages import AwarenessEntry, ProtocolError, SyncStep2, parse_message
 from coreport.protocol.updates import check_update
+from tests.support.cluster import metrics, samples, until_metrics
 from tests.support.server import ServerProcess
 from tests.support.yclient import synced_doc, wait_until
 
@@ -75,17 +75,6 @@ VANISHED = "vanished"  # the client dropped the TCP connection without a close f
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     with ServerProcess(tmp_path / "data", env=SERVER_ENV) as process:
         yield process
-
-
-def metrics(server: ServerProcess) -> dict[str, float]:
-    with urllib.request.urlopen(server.url + "metrics", timeout=10) as response:
-        text = response.read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    return values
 
 
 def _vu(value: int) -> bytes:
@@ -422,17 +411,6 @@ async def watch_readiness(server: ServerProcess, stop: asyncio.Event) -> list[in
     return statuses
 
 
-async def poll(check: Callable[[], Awaitable[bool]], seconds: float) -> bool:
-    """The server is another process with no event to wait on: ask, a bounded number of
-    times."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(0.1)
-    return await check()
-
-
 # -- the test --------------------------------------------------------------------------------
 
 
@@ -488,12 +466,8 @@ async def test_hostile_clients_leave_good_ones_and_the_server_unharmed(
     assert set(statuses) == {200}, f"seed {seed}: /readyz answered {Counter(statuses)}"
 
     # Everyone has gone: nothing may be left behind.
-    async def back_to_zero() -> bool:
-        values = await asyncio.to_thread(metrics, server)
-        return all(values[name] == 0 for name in GAUGES)
-
-    assert await poll(back_to_zero, 20), {n: metrics(server)[n] for n in GAUGES}
-    values = metrics(server)
+    await until_metrics(server, dict.fromkeys(GAUGES, 0.0), 20)
+    values = samples(server)
     assert values.get('coreport_errors_total{kind="internal"}', 0) == 0
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         for report in (REPORT, BROKEN_REPORT):

@@ -66,16 +66,22 @@ async def cluster(
         await redis.aclose()
 
 
-def metrics(server: ServerProcess) -> dict[str, float]:
-    """The unlabelled samples of the instance's ``/metrics`` (name -> value)."""
+def samples(server: ServerProcess) -> dict[str, float]:
+    """Every sample of the instance's ``/metrics``: ``name`` or ``name{labels}`` -> value."""
     with urllib.request.urlopen(server.url + "metrics", timeout=10) as response:
         body = response.read().decode()
-    samples: dict[str, float] = {}
+    values: dict[str, float] = {}
     for line in body.splitlines():
-        if line and not line.startswith("#") and "{" not in line:
-            name, _, value = line.partition(" ")
-            samples[name] = float(value)
-    return samples
+        if line and not line.startswith("#"):
+            # The value is the last field; label values may hold spaces.
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def metrics(server: ServerProcess) -> dict[str, float]:
+    """The unlabelled samples of the instance's ``/metrics`` (name -> value)."""
+    return {name: value for name, value in samples(server).items() if "{" not in name}
 
 
 #: Gauges that return to zero once no client is connected and idle rooms have unloaded.

@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict'
 
-const WAIT = { timeout: 15_000 }
+/** How long a test waits for something the page should show. */
+export const WAIT = { timeout: 15_000 }
 
 export class ReportPage {
   /** @param {import('playwright-core').Page} page */
@@ -82,6 +83,22 @@ export class ReportPage {
       for (const caret of copy.querySelectorAll('.collaboration-carets__caret')) caret.remove()
       return Array.from(copy.children, (block) => block.textContent).join('\n')
     })
+  }
+
+  /** Wait until the body's text, without others' caret labels, is exactly `text`. */
+  async waitForExactText(text) {
+    await this.explainFailure(`waiting for the text ${JSON.stringify(text)}`, () =>
+      this.page.waitForFunction(
+        (text) => {
+          const copy = document.querySelector('.ProseMirror')?.cloneNode(true)
+          if (!copy) return false
+          for (const caret of copy.querySelectorAll('.collaboration-carets__caret')) caret.remove()
+          return copy.textContent === text
+        },
+        text,
+        WAIT,
+      ),
+    )
   }
 
   async waitForBodyText(...parts) {

@@ -6,14 +6,25 @@ import { deflateSync } from 'node:zlib'
 
 /** A JSON call to the server; fails the test on any error answer. */
 export async function rest(baseUrl, method, path, body) {
-  const response = await fetch(new URL(path, baseUrl), {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`)
-  return text ? JSON.parse(text) : null
+  return restAs(baseUrl)(method, path, body)
+}
+
+/**
+ * `rest` bound to one server, sending `key` (an API key or link token) as a Bearer
+ * token when one is given: `(method, path, body) => answer`.
+ */
+export function restAs(baseUrl, key) {
+  const headers = { 'content-type': 'application/json', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) }
+  return async (method, path, body) => {
+    const response = await fetch(new URL(path, baseUrl), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await response.text()
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`)
+    return text ? JSON.parse(text) : null
+  }
 }
 
 /**
