@@ -4,6 +4,7 @@ file when present) and passed down; nothing else reads the environment."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
         description="Forget a client of an instance that stopped refreshing it after this long.",
     )
     log_level: str = Field("info", description="Logging level.")
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        "auto",
+        description="Event loop: uvloop (faster sockets and scheduling), asyncio's own, or "
+        "auto (uvloop when installed, as it is with the package on Linux and macOS).",
+    )
 
     # -- access control and limits (docs/security.md) ------------------------------------
     insecure_no_auth: bool = Field(

@@ -45,6 +45,10 @@ class Transport(Protocol):
         Raises ``ProtocolError`` for frames the protocol does not allow (text frames).
         """
 
+    def try_send(self, data: bytes) -> bool:
+        """Send ``data`` now without waiting, if the connection can take it at once;
+        ``False`` (nothing sent) means it must go through ``send``."""
+
     async def send(self, data: bytes) -> None: ...
 
     async def close(self, code: int, reason: str) -> None: ...
@@ -108,6 +112,8 @@ class Session:
         self._send_buffer_bytes = send_buffer_bytes
         self._outgoing: deque[bytes] = deque()
         self._buffered = 0
+        # The writer task is sending: what is sent now must queue behind it.
+        self._writing = False
         self._wakeup = asyncio.Event()
         self._closing: tuple[CloseCode, str] | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -127,6 +133,12 @@ class Session:
 
     def send(self, data: bytes) -> None:
         if self._closing is not None:
+            return
+        # The fast path: nothing waits before this message and the connection takes it
+        # now. Otherwise (the client reads slowly, or the transport has no direct path)
+        # the writer task sends it, merged with whatever else piles up.
+        if not self._outgoing and not self._writing and self._transport.try_send(data):
+            self._metrics.bytes_out.inc(len(data))
             return
         if self._buffered + len(data) > self._send_buffer_bytes:
             self._metrics.errors.labels("slow_consumer").inc()
@@ -268,10 +280,12 @@ class Session:
             while True:
                 await self._wakeup.wait()
                 self._wakeup.clear()
+                self._writing = True
                 while self._outgoing and self._closing is None:
                     data = self._next_frame()
                     await self._transport.send(data)
                     self._metrics.bytes_out.inc(len(data))
+                self._writing = False
                 if self._closing is not None:
                     break
         except Exception as exc:

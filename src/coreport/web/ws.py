@@ -24,6 +24,7 @@ from coreport.protocol.messages import ProtocolError
 from coreport.sync.names import BadReportId, comments_doc, report_doc
 from coreport.sync.session import Identity, Session
 from coreport.web.auth import grant_in
+from coreport.web.wsproto import EXTENSION, DirectFrames
 
 if TYPE_CHECKING:
     from coreport.web.app import Service
@@ -34,11 +35,12 @@ log = logging.getLogger(__name__)
 class AsgiTransport:
     """An accepted ASGI WebSocket seen as the session's ``Transport``."""
 
-    __slots__ = ("_receive", "_send")
+    __slots__ = ("_direct", "_receive", "_send")
 
-    def __init__(self, receive: Receive, send: Send) -> None:
+    def __init__(self, receive: Receive, send: Send, direct: DirectFrames | None = None) -> None:
         self._receive = receive
         self._send = send
+        self._direct = direct
 
     async def receive(self) -> bytes | None:
         message = await self._receive()
@@ -48,6 +50,9 @@ class AsgiTransport:
         if data is None:
             raise ProtocolError("text frames are not part of the protocol", codes.UNSUPPORTED_DATA)
         return bytes(data)
+
+    def try_send(self, data: bytes) -> bool:
+        return self._direct is not None and self._direct.try_send(data)
 
     async def send(self, data: bytes) -> None:
         await self._send({"type": "websocket.send", "bytes": data})
@@ -78,7 +83,8 @@ async def _serve(
     if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    transport = AsgiTransport(receive, send)
+    direct = ((scope.get("extensions") or {}).get(EXTENSION) or {}).get("frames")
+    transport = AsgiTransport(receive, send, direct)
     try:
         name = comments_doc(report_id) if comments else report_doc(report_id)
     except BadReportId as exc:

@@ -27,6 +27,9 @@ class HeldTransport:
         await self.gone.wait()
         return None
 
+    def try_send(self, data: bytes) -> bool:
+        return False  # no direct path: every message goes through send()
+
     async def send(self, data: bytes) -> None:
         await self.open.wait()
         async with self.delivered:

@@ -1,0 +1,76 @@
+"""uvicorn's sans-I/O WebSocket protocol, plus a direct send path for document sockets.
+
+Relaying one update to a room of N clients is N sends. Through ASGI each send is an
+awaited ``websocket.send`` event: a task switch into the session's writer, uvicorn's
+checks, websockets' frame builder and a buffer join, about 50 us of Python per recipient
+(docs/performance.md). A server-to-client binary frame needs none of that: it is a 2-10
+byte header and the payload, unmasked. :class:`DirectFrames` writes that to the socket's
+transport at once, while the transport has room; when it does not (the client reads
+slowly), or the socket is closing, it declines and the session queues the message for
+its writer task, which goes through ASGI as before and coalesces what piled up.
+
+uvicorn offers the object to the application in the ASGI scope's extensions, as
+``scope["extensions"][EXTENSION]["frames"]``; an application served by another server
+finds no such key and uses ASGI sends only.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+
+#: The scope extension whose ``"frames"`` is a socket's :class:`DirectFrames`.
+EXTENSION = "coreport.direct_frames"
+
+_BINARY_FIN = 0x82  # FIN bit, opcode 2 (binary); server frames are never masked
+
+
+def binary_frame(payload: bytes) -> bytes:
+    """One unfragmented, unmasked binary WebSocket frame carrying ``payload`` (RFC 6455 §5.2)."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((_BINARY_FIN, size))
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", _BINARY_FIN, 126, size)
+    else:
+        header = struct.pack("!BBQ", _BINARY_FIN, 127, size)
+    return header + payload
+
+
+class DirectFrames:
+    """Sends binary messages on one accepted socket straight to its transport."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: CoreportWebSocketProtocol) -> None:
+        self._protocol = protocol
+
+    def try_send(self, data: bytes) -> bool:
+        """Write ``data`` as one binary message now; ``False`` (nothing written) when the
+        transport is above its high-water mark or the socket is closing or gone, so the
+        caller must take the ordinary, awaited path."""
+        protocol = self._protocol
+        if (
+            not protocol.handshake_complete
+            or protocol.close_sent
+            or protocol.disconnected
+            or not protocol.writable.is_set()
+            or protocol.transport.is_closing()
+        ):
+            return False
+        protocol.transport.write(binary_frame(data))
+        return True
+
+
+class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's ``websockets-sansio`` protocol that also hands the application a
+    :class:`DirectFrames` for each socket it accepts the handshake of."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        # The ASGI task that reads this scope starts on the loop's next turn.
+        if self.response.status_code == 101:
+            # ASGI extensions are dicts, keyed by what they offer.
+            self.scope["extensions"][EXTENSION] = {"frames": DirectFrames(self)}
