@@ -91,3 +91,40 @@ async def test_a_client_that_stops_reading_is_dropped() -> None:
     await asyncio.wait_for(writer, 5)
     assert transport.closed is not None
     assert transport.closed[0] == codes.SLOW_CONSUMER.code
+
+
+class DirectTransport(HeldTransport):
+    """Takes messages at once while ``room`` is set, like a socket below its high-water
+    mark; otherwise the session must go through ``send`` (held until ``open``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.room = True
+
+    def try_send(self, data: bytes) -> bool:
+        if self.room:
+            self.sent.append(data)
+        return self.room
+
+
+async def test_messages_go_straight_out_while_the_socket_has_room_and_keep_their_order() -> None:
+    transport = DirectTransport()
+    session = Session(transport, Metrics(), label="t")
+    writer = asyncio.create_task(session._write())
+    first, second, third, fourth = (messages.ack(i, i) for i in range(1, 5))
+    session.send(first)
+    assert transport.sent == [first]  # no task switch: written in the call
+    transport.room = False
+    session.send(second)
+    await asyncio.sleep(0)  # the writer takes it and waits in send()
+    transport.room = True
+    session.send(third)  # the socket has room again, but must not overtake `second`
+    session.send(fourth)
+    assert transport.sent == [first]
+    transport.open.set()
+    await transport.wait_for_frames(4)
+    assert transport.sent == [first, second, third, fourth]
+    session.send(first)
+    assert transport.sent[-1] == first  # the queue is empty again: straight out
+    session.close(codes.NORMAL)
+    await writer
