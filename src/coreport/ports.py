@@ -126,6 +126,12 @@ class Bus(Protocol):
         Raises :class:`BusError` when the message surely did not go out.
         """
 
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish each ``(channel, data)`` in order, in one round trip where the bus can.
+
+        Raises :class:`BusError` when some of them may not have gone out.
+        """
+
     async def subscribe(self, channel: str, listener: BusListener) -> BusSubscription: ...
 
 

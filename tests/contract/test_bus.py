@@ -508,3 +508,16 @@ async def test_a_silently_dead_connection_is_found_by_the_health_check(
         assert await listener.next() == b"back"
     finally:
         await bus.close()
+
+
+async def test_a_batch_arrives_in_order_on_each_channel(bus: AnyBus) -> None:
+    on_a, on_b = Recorder(), Recorder()
+    await bus.subscribe("reports/a", on_a)
+    await bus.subscribe("reports/b", on_b)
+    batch = [(f"reports/{'ab'[i % 2]}", f"m{i}".encode()) for i in range(300)]
+
+    await bus.publish_many(batch)
+    await bus.publish_many([])
+
+    assert await on_a.take(150) == [data for channel, data in batch if channel == "reports/a"]
+    assert await on_b.take(150) == [data for channel, data in batch if channel == "reports/b"]

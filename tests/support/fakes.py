@@ -108,6 +108,10 @@ class RecordingBus:
         self.published.append((channel, data))
         self.published_event.set()
 
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        for channel, data in messages:
+            await self.publish(channel, data)
+
     async def subscribe(self, channel: str, listener: BusListener) -> _Subscription:
         self.listeners.setdefault(channel, []).append(listener)
         return _Subscription(self, channel, listener)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from coreport.buses.health import BusHealth
 from coreport.ports import BusError, BusListener, BusSubscription
@@ -92,6 +93,10 @@ class LocalBus:
         subscribers = self._channels.get(channel)
         if subscribers:
             queue.put_nowait((tuple(subscribers), data))
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        for channel, data in messages:
+            await self.publish(channel, data)
 
     async def subscribe(self, channel: str, listener: BusListener) -> BusSubscription:
         self._open_queue()

@@ -218,6 +218,23 @@ class RedisBus:
         except (RedisError, OSError) as exc:
             raise BusError(f"publishing to Redis failed: {exc}") from exc
 
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        if not messages:
+            return
+        client = self._require_client()
+        # One pipeline (no MULTI): one round trip, and Redis runs the commands in order.
+        pipe = client.pipeline(transaction=False)
+        for channel, data in messages:
+            name = self._channel(channel)
+            if self._dialect is _SHARDED:
+                pipe.spublish(name, data)
+            else:
+                pipe.publish(name, data)
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise BusError(f"publishing {len(messages)} messages to Redis failed: {exc}") from exc
+
     async def subscribe(self, channel: str, listener: BusListener) -> BusSubscription:
         """Listen on ``channel``; once this returns while connected, Redis has confirmed
         the subscription. While disconnected it returns at once and ``on_gap()`` follows

@@ -160,7 +160,12 @@ class Room:
     # -- loading and catching up -------------------------------------------------------
 
     def apply_stored(self, state: StoredState) -> bytes | None:
-        """Apply what the store returned; returns the merged update that was new, if any."""
+        """Apply what the store returned; returns what the document gained, if anything.
+
+        Only the gain is relayed after a catch-up: a snapshot that a compaction wrote
+        past this room's position holds the whole document, and rows may already be here
+        (committed by this room or met on the bus while the read was in flight).
+        """
         # A catch-up read queued behind our own commits returns rows this room already
         # applied and relayed; only what it has not seen is new.
         snapshot = state.snapshot if state.snapshot_seq > self.known_seq else None
@@ -169,18 +174,21 @@ class Room:
         ]
         if state.snapshot is not None:
             self.snapshot_seq = max(self.snapshot_seq, state.snapshot_seq)
-        merged = None
+        gained = None
         if payloads:
             merged = payloads[0] if len(payloads) == 1 else merge_updates(*payloads)
+            self._change = None
             self.doc.apply_update(merged)
-            self.size_bytes += len(merged)
+            gained, self._change = self._change, None
+            if gained is not None:
+                self.size_bytes += len(gained)
         if state.last_seq > self.known_seq:
             self.known_seq = state.last_seq
             self._ahead = {s for s in self._ahead if s > self.known_seq}
             self._advance()
         if self.known_seq > self.snapshot_seq and self.dirty_since is None:
             self.dirty_since = self._clock.now()
-        return merged
+        return gained
 
     def relay_caught_up(self, update: bytes) -> None:
         """Send updates found by a catch-up from the store to every local client."""

@@ -463,6 +463,33 @@ async def test_catch_up_does_not_relay_what_was_already_relayed(
     assert room.known_seq == 1
 
 
+async def test_catch_up_past_a_compaction_relays_only_what_the_room_lacked(
+    rooms: Rooms,
+) -> None:
+    """Another instance compacted the log past this room's position: the snapshot holds
+    the whole document, but clients get only the part they have not seen."""
+    room = await rooms.acquire(DOC)
+    a, b = RecordingPeer("a"), RecordingPeer("b")
+    synced(room, a)
+    synced(room, b)
+    author: Doc = Doc()
+    seen = text_update("seen;", author)
+    room.receive(a, SyncUpdate(seen))
+    await rooms.committer.drained()
+    b.sent.clear()
+    text_update("missed", author)  # stored by another instance; its bus message lost
+    snapshot = author.get_update()  # compacted: the whole document up to seq 5
+    caught_up = room.apply_stored(StoredState(snapshot, 5, ()))
+    assert caught_up is not None
+    assert text_of(seen, caught_up) == "seen;missed"
+    assert b"seen;" not in caught_up
+    assert b.updates() == []  # relaying is the registry's call: relay_caught_up
+    room.relay_caught_up(caught_up)
+    assert b.updates() == [caught_up]
+    assert room.known_seq == 5
+    assert room.apply_stored(StoredState(snapshot, 5, ())) is None  # nothing new the second time
+
+
 async def test_updates_from_the_bus_are_applied_in_store_order(rooms: Rooms) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")

@@ -6,7 +6,7 @@ import asyncio
 import json
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -45,6 +45,9 @@ class CountingBus:
 
     async def publish(self, channel: str, data: bytes) -> None:
         await self.inner.publish(channel, data)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        await self.inner.publish_many(messages)
 
     async def subscribe(self, channel: str, listener: BusListener) -> BusSubscription:
         subscription = await self.inner.subscribe(channel, listener)
