@@ -15,10 +15,34 @@ import { RecentReports } from './recentReports'
 import { parseRoute } from './router'
 import { h } from './views/dom'
 import { renderHome } from './views/home'
-import { renderReportPage } from './views/reportPage'
+// The project pages are small and share the home page's top bar: not a chunk of their own.
 import { renderProject, renderProjects } from './views/runsPages'
-import { renderRunPage } from './views/runsRunPage'
 import { accountChip, renderSignIn } from './views/signIn'
+
+/** A page: draws itself into the root and returns its cleanup. */
+type Page = (root: HTMLElement) => () => void
+
+/**
+ * Show a page whose code is its own chunk (the editor, the runs pages): "Loading…" until
+ * it has loaded. The returned cleanup also covers leaving before it has.
+ */
+function lazyPage(root: HTMLElement, load: () => Promise<Page>): () => void {
+  let left = false
+  let leave: (() => void) | null = null
+  root.replaceChildren(h('p', { class: 'loading', role: 'status' }, 'Loading…'))
+  load().then(
+    (page) => {
+      if (!left) leave = page(root)
+    },
+    (error: unknown) => {
+      if (!left) root.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `Could not load this page: ${String(error)}`))
+    },
+  )
+  return () => {
+    left = true
+    leave?.()
+  }
+}
 
 /** Where the report sockets live: same host, `ws(s)://host/ws/reports/{id}`. */
 function wsBase(): string {
@@ -87,8 +111,8 @@ function startApp(): void {
       case 'home':
         leave = renderHome(root, { recent, navigate })
         break
-      case 'report':
-        leave = renderReportPage(root, {
+      case 'report': {
+        const options = {
           reportId: route.reportId,
           wsBase: wsBase(),
           identity,
@@ -105,17 +129,27 @@ function startApp(): void {
               (error: unknown) => console.warn('coreport: could not check the session', error),
             )
           },
+        }
+        leave = lazyPage(root, async () => {
+          const { renderReportPage } = await import('./views/reportPage')
+          return (root) => renderReportPage(root, options)
         })
         break
+      }
       case 'projects':
         leave = renderProjects(root)
         break
       case 'project':
         leave = renderProject(root, route.project)
         break
-      case 'run':
-        leave = renderRunPage(root, route.runId)
+      case 'run': {
+        const runId = route.runId
+        leave = lazyPage(root, async () => {
+          const { renderRunPage } = await import('./views/runsRunPage')
+          return (root) => renderRunPage(root, runId)
+        })
         break
+      }
       case 'embed':
         // Reached from inside the app: load the page afresh, as an embed loads.
         window.location.reload()

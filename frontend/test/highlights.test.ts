@@ -1,7 +1,8 @@
 import { Fragment, Schema, type Node as PmNode } from '@tiptap/pm/model'
 import { describe, expect, it } from 'vitest'
 
-import { changedRange, highlightAll, rehighlight, type HighlightState, type TextAnchor } from '../src/comments/highlights'
+import { highlightAll, rehighlight, type HighlightState, type TextAnchor } from '../src/comments/highlights'
+import { changedRange } from '../src/editor/changedRange'
 
 const schema = new Schema({
   nodes: {

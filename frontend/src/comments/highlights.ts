@@ -16,10 +16,11 @@
 import { Extension } from '@tiptap/core'
 import type { Node as PmNode } from '@tiptap/pm/model'
 import { Plugin, PluginKey, type EditorState, type Transaction } from '@tiptap/pm/state'
-import { Mapping, StepMap } from '@tiptap/pm/transform'
 import { Decoration, DecorationSet } from '@tiptap/pm/view'
 import { ySyncPluginKey } from '@tiptap/y-tiptap'
 import type * as Y from 'yjs'
+
+import { changedRange, changeMapping } from '../editor/changedRange'
 
 import { asBytes, bindingOf, resolveAnchor } from './anchors'
 import { listThreads } from './model'
@@ -81,27 +82,6 @@ export function highlightAll(doc: PmNode, anchors: readonly TextAnchor[], resolv
 }
 
 /**
- * The part of the document that differs between `before` and `after`:
- * `[start, endBefore)` in `before` became `[start, endAfter)` in `after`; null
- * when they are the same. Unchanged nodes are shared between the two, so this
- * skips them by identity and costs little even in a long document.
- */
-export function changedRange(before: PmNode, after: PmNode): { start: number; endBefore: number; endAfter: number } | null {
-  const start = before.content.findDiffStart(after.content)
-  if (start === null) return null
-  const end = after.content.findDiffEnd(before.content)
-  let endAfter = end ? end.a : after.content.size
-  let endBefore = end ? end.b : before.content.size
-  // Repeated content can make the two scans overlap: move the end past the start.
-  const overlap = start - Math.min(endBefore, endAfter)
-  if (overlap > 0) {
-    endBefore += overlap
-    endAfter += overlap
-  }
-  return { start, endBefore, endAfter }
-}
-
-/**
  * The highlights after a remote change from `before` to `after`: threads whose
  * highlight touches the changed part, or that had none, are resolved again
  * (`resolve`); the rest keep their words, moved by the change.
@@ -114,8 +94,7 @@ export function rehighlight(previous: HighlightState, before: PmNode, after: PmN
   const shown = new Set(old.find().map((d) => (d.spec as HighlightSpec).threadId))
   const stale = previous.anchors.filter((anchor) => touched.has(anchor.id) || !shown.has(anchor.id))
   const staleIds = new Set(stale.map((anchor) => anchor.id))
-  const moved = new Mapping([new StepMap([change.start, change.endBefore - change.start, change.endAfter - change.start])])
-  let decorations = old.map(moved, after)
+  let decorations = old.map(changeMapping(change), after)
   if (stale.length === 0) return { ...previous, decorations }
   decorations = decorations.remove(decorations.find(undefined, undefined, (spec: HighlightSpec) => staleIds.has(spec.threadId)))
   decorations = decorations.add(

@@ -1,25 +1,31 @@
 /**
  * `codeBlock` (docs/document-schema.md, attribute `language`) with syntax
- * highlighting: TipTap's CodeBlockLowlight over lowlight's common languages
- * (highlight.js grammars; highlighting is a decoration, never stored). Without
- * a language the code is highlighted by guessing. Editors choose the language
+ * highlighting: TipTap's code block with our highlighting plugin over
+ * lowlight's common languages (codeHighlight.ts: highlight.js grammars, loaded
+ * when first needed; highlighting is a decoration, never stored). Without a
+ * language the code is highlighted by guessing. Editors choose the language
  * from a menu on the block (``` + a language name also sets it); readers see
  * its name.
  */
 
 import './codeBlock.css'
 
-import CodeBlockLowlight from '@tiptap/extension-code-block-lowlight'
+import { CodeBlock as TiptapCodeBlock } from '@tiptap/extension-code-block'
 import type { Node as ProseMirrorNode } from '@tiptap/pm/model'
-import { common, createLowlight } from 'lowlight'
 
 import { h } from '../views/dom'
+import { codeHighlightPlugin, loadedLowlight, loadLowlight } from './codeHighlight'
 
-export const lowlight = createLowlight(common)
+/** The languages the menu offers: none until the grammars have loaded. */
+function languages(): string[] {
+  return loadedLowlight()?.listLanguages().sort() ?? []
+}
 
-const LANGUAGES = lowlight.listLanguages().sort()
+export const CodeBlock = TiptapCodeBlock.extend({
+  addProseMirrorPlugins() {
+    return [...(this.parent?.() ?? []), codeHighlightPlugin({ name: this.name, highlighter: loadedLowlight, load: loadLowlight })]
+  },
 
-export const CodeBlock = CodeBlockLowlight.extend({
   addNodeView() {
     return ({ node, editor, getPos }) => {
       const select = h('select', { class: 'code-block__language-select', 'aria-label': 'Code language' })
@@ -32,8 +38,9 @@ export const CodeBlock = CodeBlockLowlight.extend({
       let current = node
       const render = (next: ProseMirrorNode) => {
         const language = typeof next.attrs.language === 'string' && next.attrs.language ? next.attrs.language : null
-        const names = language && !LANGUAGES.includes(language) ? [language, ...LANGUAGES] : LANGUAGES
-        if (select.options.length !== names.length + 1) {
+        const known = languages()
+        const names = language && !known.includes(language) ? [language, ...known] : known
+        if (select.options.length !== names.length + 1 || (language && select.options[1]?.value !== names[0])) {
           select.replaceChildren(h('option', { value: '' }, 'Auto'), ...names.map((name) => h('option', { value: name }, name)))
         }
         select.value = language ?? ''
@@ -42,6 +49,7 @@ export const CodeBlock = CodeBlockLowlight.extend({
         code.className = language ? `language-${language}` : ''
       }
       render(node)
+      if (!loadedLowlight()) void loadLowlight().then(() => render(current), () => undefined)
 
       select.addEventListener('change', () => {
         const pos = typeof getPos === 'function' ? getPos() : undefined
@@ -66,4 +74,4 @@ export const CodeBlock = CodeBlockLowlight.extend({
       }
     }
   },
-}).configure({ lowlight, defaultLanguage: null })
+}).configure({ defaultLanguage: null })

@@ -7,10 +7,9 @@
 
 import './dialogs.css'
 
-import katex from 'katex'
-
 import { h } from '../views/dom'
 import { openModal, type Modal } from '../views/modal'
+import { renderLatex } from './katex'
 import { safeImageSrc } from './links'
 
 interface FormParts {
@@ -99,7 +98,7 @@ export function openMathDialog(options: MathDialogOptions): void {
     }
     preview.classList.remove('math-preview--empty')
     // throwOnError false: a typo shows in red in the preview instead of failing.
-    katex.render(latex, preview, { displayMode: options.display, throwOnError: false })
+    renderLatex(latex, preview, { displayMode: options.display, throwOnError: false })
   }
   source.addEventListener('input', render)
   render()

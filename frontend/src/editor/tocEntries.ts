@@ -31,14 +31,14 @@ export function collectHeadings(doc: ProseMirrorNode): TocEntry[] {
   const seen = new Map<string, number>()
   const entries: TocEntry[] = []
   doc.descendants((node, pos) => {
-    if (node.type.name !== 'heading') return true
+    // Other textblocks hold only inline content: skipping them keeps the walk off every text node.
+    if (node.type.name !== 'heading') return !node.isTextblock
     const text = node.textContent
     const base = slug(text) || 'section'
     const count = seen.get(base) ?? 0
     seen.set(base, count + 1)
     const level = Number(node.attrs.level) || 1
     entries.push({ level, text, anchor: count ? `${base}-${count}` : base, pos })
-    // Headings hold only inline content: nothing below can be another heading.
     return false
   })
   return entries

@@ -11,6 +11,7 @@ import 'uplot/dist/uPlot.min.css'
 import './panels.css'
 
 import { h } from '../views/dom'
+import { formatTicks, tickAxisSize } from './axisTicks'
 import type { Series } from './chartData'
 import { Legend } from './legend'
 import { planLines } from './lineData'
@@ -163,7 +164,11 @@ class Plot {
         scales: { x: { time: false, ...(model.padX ? { range: padded } : {}) }, y: model.logScale ? { distr: 3, log: 10 } : {} },
         axes: [
           { label: model.xLabel, labelSize: 18, ...(model.stepTicks ? { incrs: STEP_TICKS } : {}) },
-          { size: 52, values: (_u, splits) => splits.map((v) => (v === null ? '' : formatNumber(v))) },
+          {
+            size: (_u, values) => tickAxisSize(values ?? [], 52),
+            // A log scale's ticks are not evenly spaced: no one increment to count digits from.
+            values: (_u, splits, _axis, _space, increment) => (model.logScale ? splits.map((v) => (v === null ? '' : formatNumber(v))) : formatTicks(splits, increment)),
+          },
         ],
         series: [
           { label: model.xLabel },

@@ -1,6 +1,9 @@
 /**
  * Media panels: the images runs logged under one key
- * (`GET /api/runs/{id}/media?key=...`), and which of them to show at a step.
+ * (`GET /api/runs/{id}/media?key=...`), which of them to show at a step, and when to
+ * list them again. The runs stream carries history rows only (logging an image
+ * publishes nothing), so a panel lists the images again shortly after rows arrive and,
+ * while a run is running, every few seconds even when no rows do.
  */
 
 import { api } from '../api'
@@ -55,4 +58,15 @@ export function mediaAt(items: readonly MediaItem[], step: number): MediaItem[] 
   for (const item of items) if (item.step <= step && item.step > best) best = item.step
   if (best < 0) return []
   return items.filter((item) => item.step === best).sort((a, b) => a.index - b.index)
+}
+
+/**
+ * How long until a media panel lists its runs' images again, given the time since it
+ * last did: at most every `interval` ms, after new history rows (an image is usually
+ * logged with its step's metrics, just before or after them) or while a run is
+ * running (it may log images alone); null when neither holds: nothing will change.
+ */
+export function mediaRefreshDelay(sinceFetch: number, interval: number, rowsArrived: boolean, anyRunning: boolean): number | null {
+  if (!rowsArrived && !anyRunning) return null
+  return Math.max(0, interval - sinceFetch)
 }

@@ -6,7 +6,7 @@
 import { h } from '../views/dom'
 import type { Series } from './chartData'
 import { markdownToHtml } from './markdown'
-import { listMedia, mediaAt, mediaSteps, type MediaItem } from './media'
+import { listMedia, mediaAt, mediaRefreshDelay, mediaSteps, type MediaItem } from './media'
 import { colorAt } from './palette'
 import { barData, barScale, formatNumber, latestValue, scalarValue } from './panelValues'
 import { emptyNote, type PanelContext, type PanelRenderer } from './renderer'
@@ -182,6 +182,8 @@ const MEDIA_RUNS = 12
 /** While runs log, look for new images at most this often (the live stream carries metrics only). */
 const MEDIA_REFRESH_MS = 5000
 
+const runningIn = (ctx: PanelContext) => ctx.data.runs.slice(0, MEDIA_RUNS).some((run) => run.state === 'running')
+
 /** Images logged under the panel's `media_key`, one per run, at the step the slider picks. */
 export class MediaPanel implements PanelRenderer {
   private readonly items = new Map<string, MediaItem[]>()
@@ -190,6 +192,7 @@ export class MediaPanel implements PanelRenderer {
   private abort: AbortController | null = null
   private error: string | null = null
   private loading = false
+  private refreshTimer: number | null = null
   private ctx: PanelContext | null = null
   private readonly slider: HTMLInputElement
   private readonly stepLabel: HTMLElement
@@ -226,8 +229,9 @@ export class MediaPanel implements PanelRenderer {
       this.items.clear()
       this.shown = ''
       if (key) void this.fetch(ctx, key, runs.map((r) => r.id))
-    } else if (key && !this.loading && Date.now() - this.fetchedAt > MEDIA_REFRESH_MS) {
-      void this.fetch(ctx, key, runs.map((r) => r.id))
+    } else if (key && !this.loading) {
+      // Rendered again: rows arrived (or the grid changed). Their images may follow them.
+      this.refreshIn(mediaRefreshDelay(Date.now() - this.fetchedAt, MEDIA_REFRESH_MS, true, runningIn(ctx)))
     }
     this.draw(ctx)
   }
@@ -236,10 +240,28 @@ export class MediaPanel implements PanelRenderer {
 
   destroy(): void {
     this.abort?.abort()
+    this.cancelRefresh()
+  }
+
+  /** List the images again after `delay` ms (unless a refresh is already due sooner). */
+  private refreshIn(delay: number | null): void {
+    if (delay === null || this.refreshTimer !== null) return
+    this.refreshTimer = window.setTimeout(() => {
+      this.refreshTimer = null
+      const ctx = this.ctx
+      const key = ctx?.spec.mediaKey
+      if (ctx && key && !this.loading) void this.fetch(ctx, key, ctx.data.runs.slice(0, MEDIA_RUNS).map((r) => r.id))
+    }, delay)
+  }
+
+  private cancelRefresh(): void {
+    if (this.refreshTimer !== null) window.clearTimeout(this.refreshTimer)
+    this.refreshTimer = null
   }
 
   private async fetch(ctx: PanelContext, key: string, runIds: string[]): Promise<void> {
     this.abort?.abort()
+    this.cancelRefresh()
     const abort = new AbortController()
     this.abort = abort
     this.loading = true
@@ -255,6 +277,9 @@ export class MediaPanel implements PanelRenderer {
       this.error = error instanceof Error ? error.message : String(error)
     }
     this.loading = false
+    // A running run may log images without rows: look again later.
+    const latest = this.ctx ?? ctx
+    this.refreshIn(mediaRefreshDelay(0, MEDIA_REFRESH_MS, false, runningIn(latest)))
     this.draw(ctx)
   }
 

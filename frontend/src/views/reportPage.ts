@@ -18,6 +18,7 @@ import { ApiError, getMyAccess, type Role } from '../api'
 import type { Identity } from '../identity'
 import type { RecentReports } from '../recentReports'
 import { LOCAL_TITLE_ORIGIN, ReportSession } from '../session'
+import { authorLabel } from '../comments/authors'
 import { CommentHighlights } from '../comments/highlights'
 import { blockExtensions } from '../editor/extensions'
 import { createFollowMode } from '../follow/followMode'
@@ -75,7 +76,13 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     extensions: [
       // Every block of docs/document-schema.md, the slash menu and Markdown paste (src/editor/).
       ...blockExtensions({ insertPanelGrid: (e) => openInsertGridDialog(e, session.doc) }),
-      Placeholder.configure({ placeholder: 'Write your report…  (/ for blocks, # for a heading, - for a list)' }),
+      Placeholder.configure({
+        placeholder: 'Write your report…  (/ for blocks, # for a heading, - for a list)',
+        // Only the block with the caret: TipTap then resolves the caret instead of scanning
+        // every block on each update (which a 5,000-block report feels on every keystroke).
+        showOnlyCurrent: true,
+        includeChildren: false,
+      }),
       Collaboration.configure({ fragment: session.body }),
       PanelGrid.configure({ doc: session.doc, commentOnPanel: (panelId) => sidebar?.startPanelThread(panelId) }),
       CommentHighlights.configure({ commentsDoc: session.commentsDoc, activeThread: () => sidebar?.activeThread() ?? null }),
@@ -100,7 +107,7 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
     doc: session.commentsDoc,
     editor,
     me: identity,
-    nameOf: (userId) => nameOf(userId) ?? 'Someone',
+    nameOf: (userId) => authorLabel(userId, nameOf(userId)),
     panelTitle: (panelId) => panelTitleOf(session, panelId),
     reportId,
     awareness: session.provider.awareness,

@@ -6,6 +6,7 @@
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 
+import { formatTicks, tickAxisSize } from '../panels/axisTicks'
 import { h } from './dom'
 import { formatNumber } from './runsTable'
 import type { MetricSeries } from './runsSeries'
@@ -57,7 +58,7 @@ export class MetricChart {
         axes: [
           // Steps are whole numbers: no ticks between them.
           { stroke: '#59636e', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#d8dee4' }, incrs: STEP_TICKS },
-          { stroke: '#59636e', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#d8dee4' }, size: 56, values: (_u, ticks) => ticks.map(formatNumber) },
+          { stroke: '#59636e', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#d8dee4' }, size: (_u, values) => tickAxisSize(values ?? [], 56), values: (_u, ticks, _axis, _space, increment) => formatTicks(ticks, increment) },
         ],
         series: [{ label: 'step' }, { label: this.metric, stroke: COLOR, width: 1.5, points: { show: series.steps.length < 60 } }],
       },

@@ -33,6 +33,14 @@ export function stateBadge(state: RunState): HTMLElement {
   return h('span', { class: `run-state run-state--${state}` }, state)
 }
 
+/**
+ * Whether a run page says "live": its stream is open and the run is still running. A
+ * finished, failed or crashed run logs nothing more, whatever the stream does.
+ */
+export function isLive(streamOpen: boolean, state: RunState | undefined): boolean {
+  return streamOpen && state === 'running'
+}
+
 /** "3 minutes ago", with the exact time on hover. */
 export function timeCell(iso: string): HTMLElement {
   return h('time', { datetime: iso, title: new Date(iso).toLocaleString() }, timeAgo(Date.parse(iso), Date.now()))

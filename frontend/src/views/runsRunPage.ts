@@ -3,7 +3,8 @@
  * code reference, console log and the reports that use it. While the page is open, new
  * history rows arrive over the runs stream (SSE) and move the charts at once; the
  * summary, state and log are read again shortly after, and every few seconds while the
- * run is running.
+ * run is running. The stream carries rows only, so the "live" badge follows the state
+ * those reads find: a finished or crashed run is not live.
  */
 
 import './runs.css'
@@ -11,7 +12,7 @@ import './runs.css'
 import { ApiError } from '../api'
 import { projectPath, reportPath } from '../router'
 import { h } from './dom'
-import { errorText, runsTopbar, stateBadge, timeCell } from './runsPages'
+import { errorText, isLive, runsTopbar, stateBadge, timeCell } from './runsPages'
 import { getHistory, getLogs, getRun, reportsUsingRun, runStreamUrl, type LiveRow, type LogLine, type RunInfo } from './runsApi'
 import { MetricChart } from './runsChart'
 import { mergeLiveRows, metricOrder, seriesFromHistory, type RunSeries } from './runsSeries'
@@ -66,6 +67,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   let logStart = 0
   let logTail: LogLine[] = []
   let source: EventSource | null = null
+  let streamOpen = false
   let pollTimer: number | null = null
   let followUp: number | null = null
 
@@ -76,6 +78,11 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   }
 
   // -- the run itself -------------------------------------------------------------------
+
+  /** "live" while the stream is open and the run runs; its state comes with each read of the run. */
+  const showLive = () => {
+    liveNote.hidden = !isLive(streamOpen, run?.state)
+  }
 
   const showRun = (info: RunInfo) => {
     run = info
@@ -97,6 +104,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     summary.replaceChildren(keyValues(info.summary, 'No summary yet.', 'Summary'))
     config.replaceChildren(keyValues(info.config, 'No config.', 'Config'))
     code.replaceChildren(codeReference(info))
+    showLive()
   }
 
   const refreshRun = async () => {
@@ -224,7 +232,8 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     // Open means subscribed (the server subscribes before it answers): read the history
     // then, and after every reconnect, since rows logged while away are not replayed.
     events.addEventListener('open', () => {
-      liveNote.hidden = false
+      streamOpen = true
+      showLive()
       quietly(loadHistory)
     })
     events.addEventListener('history', (event) => {
@@ -236,7 +245,8 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     })
     events.addEventListener('gap', () => quietly(loadHistory))
     events.addEventListener('error', () => {
-      liveNote.hidden = true
+      streamOpen = false
+      showLive()
       // No stream (yet): the charts still show what is stored.
       if (!historyAsked) quietly(loadHistory)
       // EventSource reconnects by itself unless the server refused the stream outright.
