@@ -17,6 +17,8 @@ from typing import Any, Final, cast
 from pycrdt import Doc, Map
 
 THREADS: Final = "threads"
+#: Second root: Y.Map userId -> display name, each author's own key set when they write.
+NAMES: Final = "names"
 
 # threads[threadId]
 ANCHOR: Final = "anchor"  #: JSON object, see below; set once
@@ -49,6 +51,10 @@ REACTIONS: Final = (
 
 def threads(doc: Doc[Any]) -> Map[Any]:
     return cast("Map[Any]", doc.get(THREADS, type=Map))
+
+
+def names(doc: Doc[Any]) -> Map[Any]:
+    return cast("Map[Any]", doc.get(NAMES, type=Map))
 
 
 def timestamp(moment: datetime) -> str:

@@ -140,6 +140,14 @@ def reply(
     return _comment_view(comments[len(comments) - 1])
 
 
+def remember_name(doc: Doc[Any], user_id: str, name: str) -> None:
+    """Set the author's own key of the ``names`` map to their current name, as the web app
+    does when someone writes, so readers who never met them see a name, not an id."""
+    names = layout.names(doc)
+    if names.get(user_id) != name:
+        names[user_id] = name
+
+
 def resolve(doc: Doc[Any], thread_id: str, *, by: str, now: datetime) -> None:
     thread = _thread(doc, thread_id)
     thread[layout.RESOLVED] = True

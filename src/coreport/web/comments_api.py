@@ -9,8 +9,10 @@ Reading needs the "view" action on the report, writing "comment"
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Self, TypeVar
 
+from pycrdt import Doc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -82,9 +84,25 @@ def thread_json(thread: threads.Thread) -> dict[str, Any]:
     return data
 
 
+T = TypeVar("T")
+
+
 def _author(request: Request) -> str:
     principal = principal_of(request)
     return principal.user_id or principal.label
+
+
+def _signed(request: Request, write: Callable[[Doc[Any]], T]) -> Callable[[Doc[Any]], T]:
+    """``write`` that also sets the author's name in the ``names`` map when the caller is
+    a user (an API key's owner, a CI bot), in the same transaction as the comment."""
+    user = principal_of(request).user
+
+    def signed(doc: Doc[Any]) -> T:
+        if user is not None:
+            threads.remember_name(doc, user.id, user.name)
+        return write(doc)
+
+    return signed
 
 
 async def _anchor(request: Request, report_id: str, given: AnchorIn) -> Anchor:
@@ -152,8 +170,16 @@ async def add_thread(request: Request) -> Response:
     try:
         thread, _ = await reports_of(request).rooms.edit(
             comments_doc(report_id),
-            lambda doc: threads.add_thread(
-                doc, anchor=anchor, author=author, text=body.text, now=now, mentions=body.mentions
+            _signed(
+                request,
+                lambda doc: threads.add_thread(
+                    doc,
+                    anchor=anchor,
+                    author=author,
+                    text=body.text,
+                    now=now,
+                    mentions=body.mentions,
+                ),
             ),
         )
     except CommentsError as exc:
@@ -170,8 +196,11 @@ async def add_reply(request: Request) -> Response:
     try:
         comment, _ = await reports_of(request).rooms.edit(
             comments_doc(report_id),
-            lambda doc: threads.reply(
-                doc, thread_id, author=author, text=body.text, now=now, mentions=body.mentions
+            _signed(
+                request,
+                lambda doc: threads.reply(
+                    doc, thread_id, author=author, text=body.text, now=now, mentions=body.mentions
+                ),
             ),
         )
     except CommentsError as exc:

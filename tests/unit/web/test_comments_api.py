@@ -8,8 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pycrdt import Doc, Map
 from starlette.applications import Starlette
 
+from coreport.settings import Settings
+from coreport.sync.names import comments_doc
 from tests.support.runs import client_of, instance_settings, runs_app
 
 
@@ -121,3 +124,39 @@ async def test_bad_input_and_unknown_things(client: httpx.AsyncClient, report: s
     assert unknown.status_code == 404
     assert unknown.json() == {"error": "unknown report"}
     assert (await client.get(base)).json() == {"threads": []}
+
+
+async def test_a_key_holders_comments_carry_their_name(tmp_path: Path) -> None:
+    """Readers who never met a CI bot see its name: the API writes the author's key of the
+    comments document's ``names`` map, as the web app does; a caller without a user
+    writes none."""
+    app = runs_app(Settings(data_dir=tmp_path))  # sign-in required
+    async with client_of(app) as client:
+        access = app.state.service.access
+        bot = await access.add_user("nightly-ci")
+        _, token = await access.create_key(bot)
+        headers = {"authorization": f"Bearer {token}"}
+        created = await client.post(
+            "/api/reports", json={"title": "T", "project": "p", "blocks": []}, headers=headers
+        )
+        report_id = created.json()["id"]
+        base = f"/api/reports/{report_id}/comments"
+        thread = (await client.post(base, json={"text": "ran"}, headers=headers)).json()
+        await client.post(f"{base}/{thread['id']}/replies", json={"text": "again"}, headers=headers)
+
+        rooms = app.state.service.reports.rooms
+        names = await rooms.read(comments_doc(report_id), names_of)
+        assert names == {bot.id: "nightly-ci"}
+        assert thread["created_by"] == bot.id
+
+
+async def test_no_name_is_written_for_a_caller_without_a_user(
+    client: httpx.AsyncClient, app: Starlette, report: str
+) -> None:
+    await client.post(f"/api/reports/{report}/comments", json={"text": "anonymous"})
+    rooms = app.state.service.reports.rooms
+    assert await rooms.read(comments_doc(report), names_of) == {}
+
+
+def names_of(doc: Doc) -> dict[str, str]:
+    return dict(doc.get("names", type=Map).items())
