@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 from websockets.frames import Frame, Opcode
 
 from coreport.web.wsproto import CoreportWebSocketProtocol, DirectFrames, binary_frame
@@ -81,3 +83,75 @@ def test_a_closing_transport_declines() -> None:
     fake.transport.closing = True
     assert not frames.try_send(b"x")
     assert fake.transport.written == []
+
+
+class ReadTransport(Transport):
+    """What the protocol does to its transport's reading: pauses and resumes counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses = 0
+        self.resumes = 0
+
+    def pause_reading(self) -> None:
+        self.pauses += 1
+
+    def resume_reading(self) -> None:
+        self.resumes += 1
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 5000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+    def close(self) -> None:
+        self.closing = True
+
+
+async def _never_called(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("the test drives the protocol without running the app")
+
+
+def masked(payload: bytes) -> bytes:
+    """A client's binary frame (clients must mask)."""
+    return Frame(Opcode.BINARY, payload).serialize(mask=True)
+
+
+def accepted_protocol() -> tuple[CoreportWebSocketProtocol, ReadTransport]:
+    config = Config(app=_never_called, ws=CoreportWebSocketProtocol, lifespan="off")
+    config.load()
+    proto = CoreportWebSocketProtocol(config, ServerState(), app_state={})
+    transport = ReadTransport()
+    proto.connection_made(cast(asyncio.Transport, transport))
+    proto.data_received(
+        b"GET /ws/reports/r1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    for task in list(proto.tasks):
+        task.cancel()  # the app is not run; the test plays its part through the queue
+    proto.queue.get_nowait()  # websocket.connect
+    proto.handshake_complete = True
+    return proto, transport
+
+
+async def test_reading_goes_on_while_the_app_keeps_up_and_pauses_when_it_falls_behind() -> None:
+    proto, transport = accepted_protocol()
+    assert isinstance(
+        proto.scope["extensions"]["coreport.direct_frames"]["frames"],  # type: ignore[index]
+        DirectFrames,
+    )
+    for i in range(5):
+        proto.data_received(masked(b"small %d" % i))
+        assert (await proto.receive())["bytes"] == b"small %d" % i  # type: ignore[typeddict-item]
+    assert (transport.pauses, transport.resumes) == (0, 0)
+
+    for i in range(9):  # the app takes nothing: the 9th waits behind 8
+        proto.data_received(masked(b"queued %d" % i))
+    assert transport.pauses == 1
+    for i in range(9):
+        assert (await proto.receive())["bytes"] == b"queued %d" % i  # type: ignore[typeddict-item]
+    assert transport.resumes == 1  # resumed once the app had taken everything
+
+    proto.data_received(masked(b"x" * 20_000))  # a large message pauses reading by itself
+    assert transport.pauses == 2
+    await proto.receive()
+    assert transport.resumes == 2
