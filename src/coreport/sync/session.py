@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +31,7 @@ from coreport.protocol.messages import (
     SyncUpdate,
     parse_message,
 )
+from coreport.sync.cork import SendCork
 from coreport.sync.presence import PresenceTracker
 from coreport.sync.room import Room
 
@@ -45,9 +47,9 @@ class Transport(Protocol):
         Raises ``ProtocolError`` for frames the protocol does not allow (text frames).
         """
 
-    def try_send(self, data: bytes) -> bool:
-        """Send ``data`` now without waiting, if the connection can take it at once;
-        ``False`` (nothing sent) means it must go through ``send``."""
+    def try_send(self, messages: Sequence[bytes]) -> bool:
+        """Send ``messages`` now, in order, without waiting, if the connection can take
+        them at once; ``False`` (nothing sent) means they must go through ``send``."""
 
     async def send(self, data: bytes) -> None: ...
 
@@ -102,6 +104,7 @@ class Session:
         identity: Identity | None = None,
         budget: MessageBudget | None = None,
         max_document_bytes: int | None = None,
+        cork: SendCork | None = None,
     ) -> None:
         self._transport = transport
         self._metrics = metrics
@@ -114,6 +117,10 @@ class Session:
         self._buffered = 0
         # The writer task is sending: what is sent now must queue behind it.
         self._writing = False
+        self._cork = cork
+        # Written to directly this turn: further messages wait in ``_outgoing`` for the
+        # cork's flush on the next turn (see ``flush``).
+        self._kept = False
         self._wakeup = asyncio.Event()
         self._closing: tuple[CloseCode, str] | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -135,10 +142,16 @@ class Session:
         if self._closing is not None:
             return
         # The fast path: nothing waits before this message and the connection takes it
-        # now. Otherwise (the client reads slowly, or the transport has no direct path)
-        # the writer task sends it, merged with whatever else piles up.
-        if not self._outgoing and not self._writing and self._transport.try_send(data):
+        # now. More messages in the same turn of the event loop are kept and written
+        # together on the next turn (see ``SendCork``): one write for a whole batch.
+        # Otherwise (the client reads slowly, or the transport has no direct path) the
+        # writer task sends them, merged with whatever else piles up.
+        idle = not (self._outgoing or self._writing or self._kept)
+        if idle and self._transport.try_send((data,)):
             self._metrics.bytes_out.inc(len(data))
+            if self._cork is not None:
+                self._kept = True
+                self._cork.keep(self)
             return
         if self._buffered + len(data) > self._send_buffer_bytes:
             self._metrics.errors.labels("slow_consumer").inc()
@@ -146,7 +159,26 @@ class Session:
             return
         self._outgoing.append(data)
         self._buffered += len(data)
-        self._wakeup.set()
+        if not self._kept:
+            self._wakeup.set()
+
+    def flush(self) -> None:
+        """Write what was kept in one go, or leave it to the writer task if the
+        connection cannot take it now (``SendCork``)."""
+        self._kept = False
+        outgoing = self._outgoing
+        if (
+            self._closing is None
+            and not self._writing
+            and outgoing
+            and self._transport.try_send(outgoing)
+        ):
+            self._metrics.bytes_out.inc(self._buffered)
+            outgoing.clear()
+            self._buffered = 0
+            return
+        if outgoing:
+            self._wakeup.set()
 
     def ack(self, seq: int) -> None:
         self._acked += 1

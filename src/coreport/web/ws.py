@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -51,8 +52,8 @@ class AsgiTransport:
             raise ProtocolError("text frames are not part of the protocol", codes.UNSUPPORTED_DATA)
         return bytes(data)
 
-    def try_send(self, data: bytes) -> bool:
-        return self._direct is not None and self._direct.try_send(data)
+    def try_send(self, messages: Sequence[bytes]) -> bool:
+        return self._direct is not None and self._direct.try_send(messages)
 
     async def send(self, data: bytes) -> None:
         await self._send({"type": "websocket.send", "bytes": data})
@@ -114,6 +115,7 @@ async def _serve(
         identity=Identity(user.id, user.name, user.color) if user else None,
         budget=TokenBucket(settings.messages_per_second, settings.message_burst, loop.time),
         max_document_bytes=settings.max_document_bytes,
+        cork=service.rooms.cork,
     )
     try:
         room = await service.rooms.acquire(name)

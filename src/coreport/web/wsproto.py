@@ -18,6 +18,7 @@ finds no such key and uses ASGI sends only.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
@@ -53,10 +54,10 @@ class DirectFrames:
     def __init__(self, protocol: CoreportWebSocketProtocol) -> None:
         self._protocol = protocol
 
-    def try_send(self, data: bytes) -> bool:
-        """Write ``data`` as one binary message now; ``False`` (nothing written) when the
-        transport is above its high-water mark or the socket is closing or gone, so the
-        caller must take the ordinary, awaited path."""
+    def try_send(self, messages: Sequence[bytes]) -> bool:
+        """Write ``messages`` now, each as one binary message, in one write; ``False``
+        (nothing written) when the transport is above its high-water mark or the socket
+        is closing or gone, so the caller must take the ordinary, awaited path."""
         protocol = self._protocol
         if (
             not protocol.handshake_complete
@@ -66,7 +67,10 @@ class DirectFrames:
             or protocol.transport.is_closing()
         ):
             return False
-        protocol.transport.write(binary_frame(data))
+        if len(messages) == 1:
+            protocol.transport.write(binary_frame(messages[0]))
+        else:
+            protocol.transport.write(b"".join([binary_frame(m) for m in messages]))
         return True
 
 

@@ -4,12 +4,14 @@ client that stopped reading."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from pycrdt import Doc, Text
 
 from coreport.metrics import Metrics
 from coreport.protocol import codes, messages
 from coreport.protocol.messages import SyncUpdate, parse_message
+from coreport.sync.cork import SendCork
 from coreport.sync.session import Session
 
 
@@ -27,7 +29,7 @@ class HeldTransport:
         await self.gone.wait()
         return None
 
-    def try_send(self, data: bytes) -> bool:
+    def try_send(self, messages: Sequence[bytes]) -> bool:
         return False  # no direct path: every message goes through send()
 
     async def send(self, data: bytes) -> None:
@@ -100,10 +102,12 @@ class DirectTransport(HeldTransport):
     def __init__(self) -> None:
         super().__init__()
         self.room = True
+        self.writes: list[list[bytes]] = []  # what each direct write carried
 
-    def try_send(self, data: bytes) -> bool:
+    def try_send(self, messages: Sequence[bytes]) -> bool:
         if self.room:
-            self.sent.append(data)
+            self.writes.append(list(messages))
+            self.sent.extend(messages)
         return self.room
 
 
@@ -126,5 +130,44 @@ async def test_messages_go_straight_out_while_the_socket_has_room_and_keep_their
     assert transport.sent == [first, second, third, fourth]
     session.send(first)
     assert transport.sent[-1] == first  # the queue is empty again: straight out
+    session.close(codes.NORMAL)
+    await writer
+
+
+async def test_what_follows_a_write_in_the_same_turn_of_the_loop_goes_in_one_write() -> None:
+    cork = SendCork()
+    first, second = DirectTransport(), DirectTransport()
+    a = Session(first, Metrics(), label="a", cork=cork)
+    b = Session(second, Metrics(), label="b", cork=cork)
+    writers = [asyncio.create_task(s._write()) for s in (a, b)]
+    batch = [messages.ack(i, i) for i in range(1, 4)]
+    for message in batch:
+        a.send(message)
+        b.send(message)
+    # The first went out at once, the others wait for the loop's next turn.
+    assert first.writes == second.writes == [[batch[0]]]
+    await asyncio.sleep(0)
+    assert first.writes == second.writes == [[batch[0]], batch[1:]]  # then in one write
+    a.send(batch[0])
+    assert first.writes[-1] == [batch[0]]  # a new turn: straight out again
+    for session in (a, b):
+        session.close(codes.NORMAL)
+    await asyncio.gather(*writers)
+
+
+async def test_kept_messages_the_socket_cannot_take_go_through_the_writer() -> None:
+    cork = SendCork()
+    transport = DirectTransport()
+    session = Session(transport, Metrics(), label="a", cork=cork)
+    writer = asyncio.create_task(session._write())
+    batch = [messages.ack(i, i) for i in range(1, 4)]
+    for message in batch:
+        session.send(message)
+    transport.room = False  # the client stopped reading meanwhile
+    await asyncio.sleep(0)
+    assert transport.sent == batch[:1]
+    transport.open.set()
+    await transport.wait_for_frames(3)
+    assert transport.sent == batch
     session.close(codes.NORMAL)
     await writer

@@ -51,17 +51,25 @@ def protocol(**state: Any) -> tuple[DirectFrames, SimpleNamespace]:
 
 def test_an_open_socket_with_room_is_written_at_once() -> None:
     frames, fake = protocol()
-    assert frames.try_send(b"\x00\x02\x05hello")
+    assert frames.try_send([b"\x00\x02\x05hello"])
     assert fake.transport.written == [binary_frame(b"\x00\x02\x05hello")]
+
+
+def test_several_messages_go_in_one_write() -> None:
+    frames, fake = protocol()
+    assert frames.try_send([b"one", b"x" * 200, b"three"])
+    assert fake.transport.written == [
+        binary_frame(b"one") + binary_frame(b"x" * 200) + binary_frame(b"three")
+    ]
 
 
 def test_a_paused_transport_declines() -> None:
     frames, fake = protocol()
     fake.writable.clear()  # asyncio called pause_writing(): above the high-water mark
-    assert not frames.try_send(b"x")
+    assert not frames.try_send([b"x"])
     assert fake.transport.written == []
     fake.writable.set()  # resume_writing()
-    assert frames.try_send(b"x")
+    assert frames.try_send([b"x"])
 
 
 @pytest.mark.parametrize(
@@ -74,14 +82,14 @@ def test_a_paused_transport_declines() -> None:
 )
 def test_a_socket_not_open_declines(state: dict[str, Any]) -> None:
     frames, fake = protocol(**state)
-    assert not frames.try_send(b"x")
+    assert not frames.try_send([b"x"])
     assert fake.transport.written == []
 
 
 def test_a_closing_transport_declines() -> None:
     frames, fake = protocol()
     fake.transport.closing = True
-    assert not frames.try_send(b"x")
+    assert not frames.try_send([b"x"])
     assert fake.transport.written == []
 
 
