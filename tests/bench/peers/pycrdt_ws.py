@@ -6,9 +6,11 @@ YStore), behind its ``ASGIServer`` on uvicorn.
 Prints ``pycrdt-websocket running at ws://HOST:PORT`` once it serves (port 0 picks a free
 one). Rooms are named by the URL path, as in y-websocket: ``ws://HOST:PORT/ROOM``.
 
-uvicorn runs as coreport runs it (``coreport serve``): the same uvicorn and WebSocket
-implementation, per-message deflate off, the listening socket created with
-``IPPROTO_TCP`` so that accepted sockets get ``TCP_NODELAY``, the standard asyncio loop.
+uvicorn runs as pycrdt-websocket's documentation shows it, with the network settings
+coreport uses: per-message deflate off, the listening socket created with ``IPPROTO_TCP``
+so that accepted sockets get ``TCP_NODELAY``. It keeps uvicorn's default WebSocket
+implementation and asyncio's own loop; coreport's direct send path and uvloop are
+coreport's own work, not settings this peer would have.
 Errors in a room (a client gone while a relay was sent to it) are logged and the room
 goes on (``exception_logger``, as Jupyter's collaboration server configures it); without
 it one such error stops every room.
