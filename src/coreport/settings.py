@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         10.0,
         description="Re-read loaded documents from the store this often (missed bus messages).",
     )
+    version_quiet_seconds: float = Field(
+        60.0, description="Take an automatic version once a report's edits pause this long."
+    )
+    version_active_seconds: float = Field(
+        600.0,
+        description="...or once a report has been edited this long without such a pause.",
+    )
     presence_ttl_seconds: float = Field(
         30.0,
         description="Forget a client of an instance that stopped refreshing it after this long.",

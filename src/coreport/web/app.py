@@ -26,7 +26,7 @@ from coreport.ports import Bus, Clock, PresenceRegistry, Store
 from coreport.protocol import codes
 from coreport.reports.ports import ReportStore
 from coreport.reports.service import ReportService
-from coreport.reports.versions import EditActivity, ReportVersions
+from coreport.reports.versions import EditActivity, ReportVersions, VersionPolicy
 from coreport.runs.ports import RunStore
 from coreport.runs.service import RunService
 from coreport.settings import Settings
@@ -202,7 +202,13 @@ def create_app(
     chosen_run_store = run_store or make_run_store(settings)
     chosen_report_store = report_store or make_report_store(settings)
     runs = RunService(chosen_run_store, chosen_bus, clock)
-    versions = ReportVersions(chosen_report_store, rooms, runs, clock, activity)
+    version_policy = VersionPolicy(
+        quiet_seconds=settings.version_quiet_seconds,
+        active_seconds=settings.version_active_seconds,
+    )
+    versions = ReportVersions(
+        chosen_report_store, rooms, runs, clock, activity, policy=version_policy
+    )
     service = Service(
         settings,
         chosen_store,

@@ -330,3 +330,11 @@ async def test_listings_show_only_what_the_caller_may_view(tmp_path: Path) -> No
         assert hidden.json() == {"reports": []}
         assert (await client.get(f"/api/reports/{report_id}", headers=bob)).status_code == 403
         assert (await client.get("/api/reports")).status_code == 401
+
+
+def test_automatic_version_timings_come_from_the_settings(tmp_path: Path) -> None:
+    settings = instance_settings(tmp_path).model_copy(
+        update={"version_quiet_seconds": 5.0, "version_active_seconds": 45.0}
+    )
+    policy = reports(runs_app(settings)).versions.policy
+    assert (policy.quiet_seconds, policy.active_seconds) == (5.0, 45.0)
