@@ -286,8 +286,16 @@ describe('panels', { timeout: 180_000 }, () => {
     await filters.fill('config.lr=0.1')
     await filters.press('Tab')
     await waitFor(grace, () => document.querySelector('.panel-grid')?.dataset.runs === '2')
-    await panel(grace, 'Samples').locator('.media__item').nth(1).waitFor(WAIT)
-    assert.equal(await panel(grace, 'Samples').locator('.media__item').count(), 2)
+    // The gallery is rebuilt for the narrowed runs (emptied while their images load): wait
+    // for it to show exactly the two lr=0.1 runs.
+    await waitFor(
+      grace,
+      (id) => {
+        const captions = [...document.querySelectorAll(`.panel[data-panel-id="${id}"] .media__item figcaption`)].map((c) => c.textContent)
+        return captions.length === 2 && captions.every((text) => text.startsWith('lr-0.1-'))
+      },
+      ids.Samples,
+    )
 
     await dialog.getByLabel('Frozen', { exact: false }).check()
     await grace.page.locator('.panel-grid__footer', { hasText: 'Sweep (frozen)' }).waitFor(WAIT)
