@@ -48,7 +48,7 @@ from tests.reliability.load_figures import (
     verdict,
 )
 from tests.reliability.scenario import SERVER_ENV, Client, run_seeds
-from tests.support.cluster import LEAK_GAUGES, cluster, metrics, process_figures
+from tests.support.cluster import LEAK_GAUGES, cluster, metrics, process_figures, until_metrics
 from tests.support.server import ServerProcess
 from tests.support.yclient import synced_doc, wait_until
 
@@ -319,7 +319,7 @@ class MixedLoad:
                         self._error(f"REST report {report} on {server.url}", exc)
         for server in self.servers:
             try:
-                await until_gauges_zero(server)
+                await until_metrics(server, dict.fromkeys(LEAK_GAUGES, 0.0), 60)
             except AssertionError as exc:
                 self._error("leak gauges", exc)
 
@@ -352,19 +352,6 @@ class MixedLoad:
                 missing = [t for t in texts if t not in markdown]
                 raise AssertionError(f"lacks {missing}, {threads} threads")
             await asyncio.sleep(0.2)
-
-
-async def until_gauges_zero(server: ServerProcess, seconds: float = 60) -> None:
-    """Bounded polling of another process until no socket, room or subscription is left."""
-    deadline = time.monotonic() + seconds
-    while True:
-        gauges = await asyncio.to_thread(metrics, server)
-        left = {name: gauges.get(name) for name in LEAK_GAUGES if gauges.get(name) != 0}
-        if not left:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{server.url} still has {left} after {seconds} s")
-        await asyncio.sleep(0.2)
 
 
 async def soak_two_instances(

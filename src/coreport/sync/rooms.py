@@ -18,7 +18,6 @@ from pycrdt import Doc, merge_updates
 from coreport.metrics import Metrics
 from coreport.ports import Bus, Clock, DocName, Store
 from coreport.sync.committer import GroupCommitter
-from coreport.sync.cork import SendCork
 from coreport.sync.outbox import Outbox
 from coreport.sync.room import Room
 
@@ -68,8 +67,6 @@ class Rooms:
         self._clock = clock
         self._instance = instance
         self.policy = policy or RoomPolicy()
-        #: Shared by the sessions: what a turn of the loop sends a socket, in one write.
-        self.cork = SendCork()
         self.committer = GroupCommitter(store, metrics)
         self._outbox = Outbox(bus, metrics)
         self._rooms: dict[DocName, Room] = {}

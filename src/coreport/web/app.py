@@ -31,6 +31,7 @@ from coreport.runs.ports import RunStore
 from coreport.runs.service import RunService
 from coreport.settings import Settings
 from coreport.sync.clock import SystemClock
+from coreport.sync.cork import SendCork
 from coreport.sync.presence import PresenceTracker
 from coreport.sync.rooms import RoomPolicy, Rooms
 from coreport.sync.session import Session
@@ -68,6 +69,8 @@ class Service:
     runs: RunService
     reports: ReportService
     sessions: set[Session] = field(default_factory=set)
+    #: Shared by the sessions: what a turn of the loop sends a socket goes in one write.
+    cork: SendCork = field(default_factory=SendCork)
     stopping: bool = False
 
 

@@ -25,7 +25,7 @@ from coreport.protocol.messages import ProtocolError
 from coreport.sync.names import BadReportId, comments_doc, report_doc
 from coreport.sync.session import Identity, Session
 from coreport.web.auth import grant_in
-from coreport.web.wsproto import EXTENSION, DirectFrames
+from coreport.web.wsproto import DirectFrames, direct_frames
 
 if TYPE_CHECKING:
     from coreport.web.app import Service
@@ -84,8 +84,7 @@ async def _serve(
     if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    direct = ((scope.get("extensions") or {}).get(EXTENSION) or {}).get("frames")
-    transport = AsgiTransport(receive, send, direct)
+    transport = AsgiTransport(receive, send, direct_frames(scope))
     try:
         name = comments_doc(report_id) if comments else report_doc(report_id)
     except BadReportId as exc:
@@ -115,7 +114,7 @@ async def _serve(
         identity=Identity(user.id, user.name, user.color) if user else None,
         budget=TokenBucket(settings.messages_per_second, settings.message_burst, loop.time),
         max_document_bytes=settings.max_document_bytes,
-        cork=service.rooms.cork,
+        cork=service.cork,
     )
     try:
         room = await service.rooms.acquire(name)

@@ -18,7 +18,8 @@ finds no such key and uses ASGI sends only.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
@@ -44,6 +45,13 @@ def binary_frame(payload: bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", _BINARY_FIN, 127, size)
     return header + payload
+
+
+def direct_frames(scope: Mapping[str, Any]) -> DirectFrames | None:
+    """The socket's :class:`DirectFrames` if the server offers one in ``scope``."""
+    offered = (scope.get("extensions") or {}).get(EXTENSION) or {}
+    frames = offered.get("frames")
+    return frames if isinstance(frames, DirectFrames) else None
 
 
 class DirectFrames:

@@ -12,7 +12,13 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 from websockets.frames import Frame, Opcode
 
-from coreport.web.wsproto import CoreportWebSocketProtocol, DirectFrames, binary_frame
+from coreport.web.wsproto import (
+    EXTENSION,
+    CoreportWebSocketProtocol,
+    DirectFrames,
+    binary_frame,
+    direct_frames,
+)
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 300_000])
@@ -141,22 +147,29 @@ def accepted_protocol() -> tuple[CoreportWebSocketProtocol, ReadTransport]:
     return proto, transport
 
 
+async def received(proto: CoreportWebSocketProtocol) -> bytes:
+    """The payload of the next ``websocket.receive`` event the app would get."""
+    message = cast(dict[str, Any], await proto.receive())
+    assert message["type"] == "websocket.receive"
+    return cast(bytes, message["bytes"])
+
+
 async def test_reading_goes_on_while_the_app_keeps_up_and_pauses_when_it_falls_behind() -> None:
     proto, transport = accepted_protocol()
-    assert isinstance(
-        proto.scope["extensions"]["coreport.direct_frames"]["frames"],  # type: ignore[index]
-        DirectFrames,
-    )
+    extensions = cast(dict[str, Any], proto.scope["extensions"])
+    assert isinstance(extensions[EXTENSION]["frames"], DirectFrames)
+    assert direct_frames(cast(dict[str, Any], proto.scope)) is extensions[EXTENSION]["frames"]
+    assert direct_frames({"type": "websocket"}) is None  # another server offers none
     for i in range(5):
         proto.data_received(masked(b"small %d" % i))
-        assert (await proto.receive())["bytes"] == b"small %d" % i  # type: ignore[typeddict-item]
+        assert await received(proto) == b"small %d" % i
     assert (transport.pauses, transport.resumes) == (0, 0)
 
     for i in range(9):  # the app takes nothing: the 9th waits behind 8
         proto.data_received(masked(b"queued %d" % i))
     assert transport.pauses == 1
     for i in range(9):
-        assert (await proto.receive())["bytes"] == b"queued %d" % i  # type: ignore[typeddict-item]
+        assert await received(proto) == b"queued %d" % i
     assert transport.resumes == 1  # resumed once the app had taken everything
 
     proto.data_received(masked(b"x" * 20_000))  # a large message pauses reading by itself
