@@ -10,11 +10,13 @@ an update naming a clock beyond it is refused before anything applies it.
 The walk reads every struct to find the clocks; it checks bounds, not meaning (Yrs still
 decides whether an update makes sense), and never builds the content it skips over. It
 also refuses what Yrs mishandles outright (empty ranges, pre-Yjs-13 JSON content, an item
-whose two neighbours are one), and tells whether an update skips clocks (see
-:func:`skips_clocks`).
+whose two neighbours are one), and tells which clock ranges an update holds and whether it
+skips clocks (see :class:`UpdateShape` and :func:`skips_clocks`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from coreport.protocol import codes
 from coreport.protocol.messages import ProtocolError
@@ -53,12 +55,23 @@ _ANY_ARRAY = 117
 _ANY_BYTES = 116
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateShape:
+    """The clock ranges an update's structs take, as :func:`check_update` found them."""
+
+    #: ``(client, first clock, end clock)`` of each client's run of structs.
+    ranges: list[tuple[int, int, int]]
+    #: Whether a Skip struct leaves out some clocks inside a run.
+    skips: bool
+
+
 class _Walk:
-    __slots__ = ("_data", "_pos")
+    __slots__ = ("_data", "_pos", "ranges")
 
     def __init__(self, data: bytes) -> None:
         self._data = data
         self._pos = 0
+        self.ranges: list[tuple[int, int, int]] = []
 
     def _fail(self, detail: str) -> ProtocolError:
         return ProtocolError(f"invalid update: {detail}", codes.INVALID_PAYLOAD)
@@ -100,6 +113,17 @@ class _Walk:
         length = self.var_uint()
         self.skip(length)
         return length
+
+    def utf16_length(self) -> int:
+        """Skip a string; return its length in UTF-16 code units (its clock length)."""
+        length = self.var_bytes()
+        raw = self._data[self._pos - length : self._pos]
+        if raw.isascii():
+            return length
+        try:
+            return len(raw.decode("utf-8").encode("utf-16-le")) // 2
+        except UnicodeDecodeError:
+            raise self._fail("a string that is not UTF-8") from None
 
     def clock(self, value: int, what: str) -> int:
         if value > MAX_CLOCK:
@@ -155,8 +179,7 @@ class _Walk:
             self.var_bytes()
             return 1
         if kind == _STRING:
-            # Its clock length is in UTF-16 code units, never more than its UTF-8 bytes.
-            return self.var_bytes()
+            return self.utf16_length()
         if kind == _FORMAT:
             self.var_bytes()
             self.var_bytes()
@@ -180,8 +203,8 @@ class _Walk:
         skipped = False
         for _ in range(self.var_uint()):
             count = self.var_uint()
-            self.var_uint()  # client
-            clock = self.clock(self.var_uint(), "struct")
+            client = self.var_uint()
+            clock = start = self.clock(self.var_uint(), "struct")
             for _ in range(count):
                 info = self.byte()
                 kind = info & 0x1F
@@ -206,6 +229,7 @@ class _Walk:
                             self.var_bytes()
                     length = self.content_length(kind)
                 clock = self.clock(clock + length, "struct")
+            self.ranges.append((client, start, clock))
         return skipped
 
     def delete_set(self) -> None:
@@ -216,13 +240,25 @@ class _Walk:
                 self.clock(start + self.var_uint(), "deleted range")
 
 
-def check_update(update: bytes) -> None:
+def check_update(update: bytes) -> UpdateShape:
     """Raise ``ProtocolError`` (close 1007) if a clock ``update`` names (a struct's
     range, a referenced id, a deleted range) passes :data:`MAX_CLOCK`, if it holds what
-    Yrs mishandles, or if it ends before its structs and delete set do."""
+    Yrs mishandles, or if it ends before its structs and delete set do; otherwise return
+    the clock ranges it holds."""
     walk = _Walk(update)
-    walk.structs()
+    skips = walk.structs()
     walk.delete_set()
+    return UpdateShape(walk.ranges, skips)
+
+
+def decode_state_vector(state: bytes) -> dict[int, int]:
+    """A state vector as Yrs encodes it (``Doc.get_state()``): each client's next clock."""
+    walk = _Walk(state)
+    clocks = {}
+    for _ in range(walk.var_uint()):
+        client = walk.var_uint()
+        clocks[client] = walk.var_uint()
+    return clocks
 
 
 def skips_clocks(update: bytes) -> bool:

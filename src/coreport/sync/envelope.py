@@ -34,6 +34,16 @@ class Envelope:
         instance = self.instance.encode()
         return _HEADER.pack(self.kind, self.seq, len(instance)) + instance + self.payload
 
+    @staticmethod
+    def published_by(data: bytes, instance: bytes) -> bool:
+        """Whether ``data`` is an envelope ``instance`` (encoded) published, without
+        decoding the rest: an instance hears its own messages on the bus."""
+        end = _HEADER.size + len(instance)
+        return (
+            data[_HEADER.size - 2 : _HEADER.size] == len(instance).to_bytes(2, "big")
+            and data[_HEADER.size : end] == instance
+        )
+
     @classmethod
     def decode(cls, data: bytes) -> Envelope:
         if len(data) < _HEADER.size:

@@ -15,7 +15,12 @@ from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, writ
 
 from coreport.protocol import codes
 from coreport.protocol.messages import ProtocolError
-from coreport.protocol.updates import MAX_CLOCK, check_update, skips_clocks
+from coreport.protocol.updates import (
+    MAX_CLOCK,
+    check_update,
+    decode_state_vector,
+    skips_clocks,
+)
 
 
 def _vu(value: int) -> bytes:
@@ -119,8 +124,14 @@ def test_updates_pycrdt_makes_pass(edits: list[tuple[object, ...]]) -> None:
         before = doc.get_state()
         _apply(doc, edit)
         change = doc.get_update(before)
-        check_update(change)
+        shape = check_update(change)
         assert not skips_clocks(change)
+        assert not shape.skips
+        # Each client's run starts where the document was and ends where it is now.
+        was, now = decode_state_vector(before), decode_state_vector(doc.get_state())
+        assert {c: (start, end) for c, start, end in shape.ranges} == {
+            c: (was.get(c, 0), clock) for c, clock in now.items() if clock > was.get(c, 0)
+        }
     check_update(doc.get_update())
     assert not skips_clocks(doc.get_update())
 
@@ -230,3 +241,17 @@ def test_a_map_entry_ahead_of_its_client_shows_up_as_a_skip() -> None:
     assert doc.get("panels", type=Map).to_py() == {"y": 2.0}  # visible...
     assert changes == [b"\x00\x00"]  # ...but not in the change
     assert skips_clocks(doc.get_update(before))
+
+
+def test_string_lengths_count_utf16_units_and_invalid_utf8_is_refused() -> None:
+    doc: Doc = Doc()
+    doc["t"] = text = Text()
+    text += "h\u00e9\U0001f600"  # 1 + 1 + 2 UTF-16 units in 1 + 2 + 4 UTF-8 bytes
+    update = doc.get_update()
+    ((_, start, end),) = check_update(update).ranges
+    assert (start, end) == (0, 4)
+    bad = update.replace("h\u00e9".encode(), b"h\xff\xfe")
+    with pytest.raises(ProtocolError, match="not UTF-8"):
+        check_update(bad)
+    with pytest.raises(Exception, match="decode"):
+        Doc().apply_update(bad)  # Yrs refuses it as well

@@ -402,6 +402,73 @@ async def test_only_the_new_part_of_an_update_is_stored(rooms: Rooms, store: Mem
     assert text_of(*stored) == "old new"
 
 
+def map_updates(client_id: int, count: int) -> list[bytes]:
+    """``count`` successive updates of one client, each setting one root map entry."""
+    writer = Doc(client_id=client_id)
+    writer["panels"] = panels = Map()
+    updates = []
+    for n in range(count):
+        before = writer.get_state()
+        panels[f"p{n}"] = n
+        updates.append(writer.get_update(before))
+    return updates
+
+
+async def test_an_update_ahead_of_its_clients_clocks_is_refused_after_others_went_through(
+    rooms: Rooms, store: MemoryStore
+) -> None:
+    """A map entry past a clock the room never saw (Yrs would show it, yet leave it out of
+    the change) is caught even when the room already knows that client's earlier clocks."""
+    room = await rooms.acquire(DOC)
+    a, b = RecordingPeer("a"), RecordingPeer("b")
+    synced(room, a)
+    synced(room, b)
+    first, _, third = map_updates(7, 3)
+    room.receive(a, SyncUpdate(first))
+    await rooms.committer.drained()
+    with pytest.raises(ProtocolError) as caught:
+        room.receive(a, SyncUpdate(third))
+    assert caught.value.close == codes.INVALID_PAYLOAD
+    assert room.broken
+    assert b.closed == codes.INTERNAL_ERROR
+    await rooms.committer.drained()
+    assert store.stored(DOC) == [first]
+
+
+async def test_updates_that_follow_the_document_are_not_checked_by_encoding_it(
+    rooms: Rooms, store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Encoding what the document gained walks all of it: only an update that starts past
+    its client's clocks needs it, and every update after one did."""
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    synced(room, a)
+    encoded: list[bytes] = []
+    get_update = room.doc.get_update
+
+    def counting(state: bytes | None = None) -> bytes:
+        encoded.append(state or b"")
+        return get_update() if state is None else get_update(state)
+
+    monkeypatch.setattr(room.doc, "get_update", counting)
+    client: Doc = Doc()
+    for word in ("one", " two", " three"):
+        room.receive(a, SyncUpdate(text_update(word, client)))
+    for update in map_updates(8, 2):
+        room.receive(a, SyncUpdate(update))
+    assert encoded == []
+    late: Doc = Doc()
+    x, y = text_update("x", late), text_update("y", late)
+    room.receive(a, SyncUpdate(y))  # ahead of client ``late``: Yrs keeps it pending
+    room.receive(a, SyncUpdate(text_update(" four", client)))
+    room.receive(a, SyncUpdate(x))  # fills the gap and releases ``y``
+    assert len(encoded) == 2  # every update after the one ahead that changed something
+    await rooms.committer.drained()
+    text = text_of(*store.stored(DOC))
+    assert "xy" in text
+    assert text.replace("xy", "") == "one two three four"
+
+
 async def test_server_edit_is_stored_relayed_and_waited_for(
     rooms: Rooms, store: MemoryStore
 ) -> None:
