@@ -12,10 +12,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from coreport.metrics import Metrics
 from coreport.ports import DocName, Store
+from coreport.sync.cork import SendCork
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,17 @@ class _Pending:
 class GroupCommitter:
     """Owns one flusher task; ``start()`` and ``stop()`` bracket its life."""
 
-    def __init__(self, store: Store, metrics: Metrics, max_batch: int = 1024) -> None:
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics,
+        max_batch: int = 1024,
+        cork: SendCork | None = None,
+    ) -> None:
         self._store = store
         self._metrics = metrics
+        # Held while a batch's updates are relayed: one write per client per batch.
+        self._cork = cork
         self._max_batch = max_batch
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
@@ -97,8 +107,12 @@ class GroupCommitter:
         self._metrics.commit_seconds.observe(time.perf_counter() - started)
         self._metrics.commit_batch_size.observe(len(batch))
         self._metrics.pending_commits.dec(len(batch))
-        for p, seq in zip(batch, seqs, strict=True):
-            self._call(p, seq, None)
+        with self._relaying(len(batch)):
+            for p, seq in zip(batch, seqs, strict=True):
+                self._call(p, seq, None)
+
+    def _relaying(self, updates: int) -> AbstractContextManager[None]:
+        return self._cork.held() if self._cork is not None and updates > 1 else nullcontext()
 
     @staticmethod
     def _call(p: _Pending, seq: int | None, error: BaseException | None) -> None:

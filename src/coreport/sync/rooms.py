@@ -18,6 +18,7 @@ from pycrdt import Doc, merge_updates
 from coreport.metrics import Metrics
 from coreport.ports import Bus, Clock, DocName, Store
 from coreport.sync.committer import GroupCommitter
+from coreport.sync.cork import SendCork
 from coreport.sync.outbox import Outbox
 from coreport.sync.room import Room
 
@@ -60,6 +61,7 @@ class Rooms:
         *,
         instance: str,
         policy: RoomPolicy | None = None,
+        cork: SendCork | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -67,7 +69,7 @@ class Rooms:
         self._clock = clock
         self._instance = instance
         self.policy = policy or RoomPolicy()
-        self.committer = GroupCommitter(store, metrics)
+        self.committer = GroupCommitter(store, metrics, cork=cork)
         self._outbox = Outbox(bus, metrics)
         self._rooms: dict[DocName, Room] = {}
         self._loading: dict[DocName, asyncio.Task[Room]] = {}

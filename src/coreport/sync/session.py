@@ -147,12 +147,18 @@ class Session:
         # Otherwise (the client reads slowly, or the transport has no direct path) the
         # writer task sends them, merged with whatever else piles up.
         idle = not (self._outgoing or self._writing or self._kept)
-        if idle and self._transport.try_send((data,)):
-            self._metrics.bytes_out.inc(len(data))
-            if self._cork is not None:
+        cork = self._cork
+        if idle:
+            if cork is not None and cork.holding:
+                # More are coming: keep this one too (written when the hold ends).
                 self._kept = True
-                self._cork.keep(self)
-            return
+                cork.keep(self)
+            elif self._transport.try_send((data,)):
+                self._metrics.bytes_out.inc(len(data))
+                if cork is not None:
+                    self._kept = True
+                    cork.keep(self)
+                return
         if self._buffered + len(data) > self._send_buffer_bytes:
             self._metrics.errors.labels("slow_consumer").inc()
             self.close(codes.SLOW_CONSUMER, f"{self._buffered} bytes unsent")

@@ -69,7 +69,8 @@ class Service:
     runs: RunService
     reports: ReportService
     sessions: set[Session] = field(default_factory=set)
-    #: Shared by the sessions: what a turn of the loop sends a socket goes in one write.
+    #: Shared by the sessions and the group committer: what a turn of the loop (or a
+    #: committed batch) sends a socket goes in one write.
     cork: SendCork = field(default_factory=SendCork)
     stopping: bool = False
 
@@ -179,6 +180,7 @@ def create_app(
     clock = clock or SystemClock()
     # Automatic report versions follow the updates this instance commits.
     activity = EditActivity(clock)
+    cork = SendCork()
     rooms = Rooms(
         activity.observe(chosen_store),
         chosen_bus,
@@ -186,6 +188,7 @@ def create_app(
         clock,
         instance=instance,
         policy=room_policy(settings),
+        cork=cork,
     )
     tracker = PresenceTracker(
         registry,
@@ -226,6 +229,7 @@ def create_app(
         live=live,
         runs=runs,
         reports=ReportService(chosen_report_store, rooms, access, versions, runs, clock),
+        cork=cork,
     )
 
     @contextlib.asynccontextmanager

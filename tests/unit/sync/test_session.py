@@ -155,6 +155,28 @@ async def test_what_follows_a_write_in_the_same_turn_of_the_loop_goes_in_one_wri
     await asyncio.gather(*writers)
 
 
+async def test_a_held_cork_sends_a_whole_batch_in_one_write_when_it_ends() -> None:
+    cork = SendCork()
+    first, second = DirectTransport(), DirectTransport()
+    a = Session(first, Metrics(), label="a", cork=cork)
+    b = Session(second, Metrics(), label="b", cork=cork)
+    writers = [asyncio.create_task(s._write()) for s in (a, b)]
+    batch = [messages.ack(i, i) for i in range(1, 4)]
+    with cork.held():
+        for message in batch:
+            a.send(message)
+            b.send(message)
+        assert first.writes == second.writes == []  # not even the first yet
+    assert first.writes == second.writes == [batch]  # one write each, in order
+    await asyncio.sleep(0)
+    assert first.writes == second.writes == [batch]  # nothing left for the next turn
+    a.send(batch[0])
+    assert first.writes[-1] == [batch[0]]  # no longer held: straight out
+    for session in (a, b):
+        session.close(codes.NORMAL)
+    await asyncio.gather(*writers)
+
+
 async def test_kept_messages_the_socket_cannot_take_go_through_the_writer() -> None:
     cork = SendCork()
     transport = DirectTransport()
