@@ -114,8 +114,22 @@ class SQLiteStore:
         return await self._call("load", lambda conn: _load(conn, doc, after_seq))
 
     async def compact(self, doc: DocName, merge: MergeUpdates) -> Compaction:
-        """Fold the snapshot and every update row of ``doc`` into a new snapshot."""
-        return await self._call("compact", lambda conn: _compact(conn, doc, merge))
+        """Fold the snapshot and every update row of ``doc`` into a new snapshot.
+
+        The merge runs between two transactions, off the store's thread, so appends go on
+        meanwhile: rows are never changed once written and new ones get larger seqs, so
+        the rows read are still the ones to replace, unless another compaction or a
+        delete got there first, which the writing transaction checks.
+        """
+        read = await self._call("compact", lambda conn: _compaction_input(conn, doc))
+        if isinstance(read, Compaction):
+            return read
+        base_seq, parts, rows, max_seq = read
+        merged = await asyncio.to_thread(_merge, merge, doc, parts)
+        return await self._call(
+            "compact",
+            lambda conn: _replace_log(conn, doc, base_seq, rows, max_seq, parts[-1], merged),
+        )
 
     async def delete(self, doc: DocName) -> None:
         """Forget ``doc``: its snapshot, its update rows and its sequence counter."""
@@ -255,22 +269,47 @@ def _load(conn: sqlite3.Connection, doc: DocName, after_seq: int) -> StoredState
     return StoredState(snapshot, base, tuple(StoredUpdate(seq, data) for seq, data in rows))
 
 
-def _compact(conn: sqlite3.Connection, doc: DocName, merge: MergeUpdates) -> Compaction:
-    # The merge runs here, on the worker, holding the write lock: other writers of the file
-    # wait for it, and no row can be appended between reading and deleting.
-    with _transaction(conn):
+def _compaction_input(
+    conn: sqlite3.Connection, doc: DocName
+) -> Compaction | tuple[int, list[bytes], int, int]:
+    """The snapshot's seq, the snapshot and rows to merge, how many rows, and the last
+    row's seq; or the result of a compaction with nothing to merge."""
+    with _transaction(conn, "DEFERRED"):
         snapshot_row = conn.execute(
             "SELECT seq, data FROM snapshots WHERE doc = ?", (doc,)
         ).fetchone()
         rows = conn.execute(_SELECT_UPDATES, (doc, 0)).fetchall()
-        if not rows:
-            return Compaction(0, snapshot_row[0] if snapshot_row else 0)
-        parts = ([snapshot_row[1]] if snapshot_row else []) + [data for _, data in rows]
-        merged = _merge(merge, doc, parts)
-        max_seq = rows[-1][0]
+    if not rows:
+        return Compaction(0, snapshot_row[0] if snapshot_row else 0)
+    base_seq = snapshot_row[0] if snapshot_row else 0
+    parts = ([snapshot_row[1]] if snapshot_row else []) + [data for _, data in rows]
+    return base_seq, parts, len(rows), rows[-1][0]
+
+
+def _replace_log(
+    conn: sqlite3.Connection,
+    doc: DocName,
+    base_seq: int,
+    rows: int,
+    max_seq: int,
+    last: bytes,
+    merged: bytes,
+) -> Compaction:
+    """Write ``merged`` as the snapshot up to ``max_seq`` and delete the rows it holds, if
+    the snapshot is still at ``base_seq`` and the last row (``last``) is still there."""
+    with _transaction(conn):
+        current = conn.execute("SELECT seq FROM snapshots WHERE doc = ?", (doc,)).fetchone()
+        current_seq = current[0] if current else 0
+        last_row = conn.execute(
+            "SELECT data FROM updates WHERE doc = ? AND seq = ?", (doc, max_seq)
+        ).fetchone()
+        if current_seq != base_seq or last_row is None or last_row[0] != last:
+            # Another compaction, or a delete (and a new document of the same name), got
+            # there first: nothing of ours to write.
+            return Compaction(0, current_seq)
         conn.execute(_UPSERT_SNAPSHOT, (doc, max_seq, merged))
         conn.execute("DELETE FROM updates WHERE doc = ? AND seq <= ?", (doc, max_seq))
-    return Compaction(len(rows), max_seq)
+    return Compaction(rows, max_seq)
 
 
 def _delete(conn: sqlite3.Connection, doc: DocName) -> None:

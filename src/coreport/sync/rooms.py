@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pycrdt import Doc, merge_updates
+from pycrdt import Doc
 
 from coreport.metrics import Metrics
 from coreport.ports import Bus, Clock, DocName, Store
 from coreport.sync.committer import GroupCommitter
 from coreport.sync.cork import SendCork
+from coreport.sync.merging import MergeProcess
 from coreport.sync.outbox import Outbox
 from coreport.sync.room import Room
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-def _merge(updates: Sequence[bytes]) -> bytes:
-    return merge_updates(*updates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +73,7 @@ class Rooms:
         self._tasks: set[asyncio.Task[None]] = set()
         self._compact_queue: asyncio.Queue[DocName] = asyncio.Queue()
         self._compact_wanted: set[DocName] = set()
+        self._merge = MergeProcess()
         self._last_catch_up = clock.now()
         self._running = False
 
@@ -107,6 +105,7 @@ class Rooms:
         for room in list(self._rooms.values()):
             await self._drop(room)
         await self._outbox.stop()
+        await asyncio.to_thread(self._merge.close)
 
     def _spawn(self, coro: Coroutine[object, object, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -293,7 +292,7 @@ class Rooms:
 
     async def _compact(self, name: DocName) -> None:
         try:
-            result = await self._store.compact(name, _merge)
+            result = await self._store.compact(name, self._merge)
         except Exception as exc:
             self._metrics.errors.labels("compaction").inc()
             log.warning("compacting %s failed: %s", name, exc)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
 
-from coreport.ports import StoreError
+from coreport.ports import Compaction, StoreError
+from coreport.stores.merge import merge_updates
 from coreport.stores.migrations import load_migrations
 from coreport.stores.sqlite import SQLiteStore, migrate
+from tests.contract.ydocs import contents, make_edits, rebuild
 
 
 async def test_open_creates_the_directory_and_a_wal_file_with_full_sync(tmp_path: Path) -> None:
@@ -67,5 +72,68 @@ async def test_migrate_prepares_a_file_the_store_then_opens(tmp_path: Path) -> N
     await store.open()
     try:
         assert await store.append([("reports/r1", b"x")]) == [1]
+    finally:
+        await store.close()
+
+
+class _HeldMerge:
+    """A merge that waits for the test to let it finish (it runs on a worker thread)."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.go_on = threading.Event()
+
+    def __call__(self, parts: Sequence[bytes]) -> bytes:
+        self.started.set()
+        assert self.go_on.wait(10)
+        return merge_updates(parts)
+
+
+async def _while_merging(
+    store: SQLiteStore, doc: str, during: Callable[[], Awaitable[None]]
+) -> Compaction:
+    merge = _HeldMerge()
+    compaction = asyncio.create_task(store.compact(doc, merge))
+    assert await asyncio.to_thread(merge.started.wait, 10)
+    await during()  # the store serves these while the merge runs
+    merge.go_on.set()
+    return await compaction
+
+
+async def test_appends_go_on_while_a_compaction_merges_and_are_kept(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    try:
+        edits = make_edits(8)
+        await store.append([("reports/a", u) for u in edits.updates[:5]])
+
+        async def append_rest() -> None:
+            assert await store.append([("reports/a", u) for u in edits.updates[5:]]) == [6, 7, 8]
+
+        assert await _while_merging(store, "reports/a", append_rest) == Compaction(5, 5)
+        state = await store.load("reports/a")
+        assert (state.snapshot_seq, [u.seq for u in state.updates]) == (5, [6, 7, 8])
+        assert contents(rebuild(state)) == contents(edits.doc)
+    finally:
+        await store.close()
+
+
+async def test_a_compaction_overtaken_by_a_delete_writes_nothing(tmp_path: Path) -> None:
+    """A document deleted and written again (its seqs start over) while the old one's log
+    was merging keeps only what was written after the delete."""
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    try:
+        old, new = make_edits(3, seed=1), make_edits(3, seed=2)
+        await store.append([("reports/a", u) for u in old.updates])
+
+        async def delete_and_rewrite() -> None:
+            await store.delete("reports/a")
+            await store.append([("reports/a", u) for u in new.updates])
+
+        assert await _while_merging(store, "reports/a", delete_and_rewrite) == Compaction(0, 0)
+        state = await store.load("reports/a")
+        assert (state.snapshot, [u.seq for u in state.updates]) == (None, [1, 2, 3])
+        assert contents(rebuild(state)) == contents(new.doc)
     finally:
         await store.close()

@@ -1,0 +1,68 @@
+"""Compaction's merge, in a child process once its input is large."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import pycrdt
+
+
+def merge_updates(updates: Sequence[bytes]) -> bytes:
+    """Merge Yjs updates into one (a top-level function: the child process runs it)."""
+    return pycrdt.merge_updates(*updates)
+
+
+class MergeProcess:
+    """:func:`merge_updates` for compaction, in a child process once the input is large.
+
+    Yrs holds the GIL while it merges, and its merge grows faster than its input: folding
+    500 rows into a 250 KB snapshot takes about 5 ms, and a larger document or log takes
+    tens. On a thread of the server that stops the event loop, so every room on the
+    instance, for as long. Small inputs merge in place (sending them to the child would
+    cost more); large ones in one long-lived child process, started on first use.
+    Callable from any thread; :meth:`close` ends the child.
+    """
+
+    def __init__(self, in_process_bytes: int = 64 * 1024) -> None:
+        self._in_process_bytes = in_process_bytes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __call__(self, updates: Sequence[bytes]) -> bytes:
+        if sum(len(u) for u in updates) <= self._in_process_bytes:
+            return merge_updates(updates)
+        pool = self._started()
+        if pool is None:
+            return merge_updates(updates)
+        try:
+            return pool.submit(merge_updates, list(updates)).result()
+        except BrokenProcessPool:
+            # The child died (killed, out of memory): start another next time.
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            raise
+
+    def _started(self) -> ProcessPoolExecutor | None:
+        with self._lock:
+            if self._closed:
+                return None
+            if self._pool is None:
+                # "spawn": the server has threads, which a forked child must not inherit.
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            return self._pool
+
+    def close(self) -> None:
+        """End the child process (waiting for a merge in flight); later merges run in
+        place."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._closed = True
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
