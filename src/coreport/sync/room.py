@@ -95,6 +95,10 @@ class _RemoteAwareness:
     seen_at: float
 
 
+#: The state vector of a client that holds nothing (no clients).
+_EMPTY_STATE = b"\x00"
+
+
 def channel_for(doc: DocName) -> str:
     return f"doc:{doc}"
 
@@ -146,6 +150,9 @@ class Room:
         self._held: deque[tuple[int, Callable[[], None], Callable[[], None] | None]] = deque()
         # What the last transaction on ``doc`` changed (see ``_receive_update``).
         self._change: bytes | None = None
+        # The sync step 2 for a client that has nothing yet (most joiners: a page load),
+        # encoded once for everyone who joins until the document changes.
+        self._full_reply: bytes | None = None
         # A lower bound of each client's next clock in ``doc`` (see ``_follows_state``),
         # and whether a client's update ever left a gap before its clocks.
         self._clocks: dict[int, int] = {}
@@ -295,10 +302,15 @@ class Room:
         the reply, which is computed now; those relayed while the reply waits for
         durability are queued and sent right after it.
         """
-        try:
-            reply = messages.sync_step2(self.doc.get_update(state_vector))
-        except Exception as exc:
-            raise ProtocolError(f"invalid state vector: {exc}", codes.INVALID_PAYLOAD) from exc
+        if state_vector == _EMPTY_STATE and self._full_reply is not None:
+            reply = self._full_reply
+        else:
+            try:
+                reply = messages.sync_step2(self.doc.get_update(state_vector))
+            except Exception as exc:
+                raise ProtocolError(f"invalid state vector: {exc}", codes.INVALID_PAYLOAD) from exc
+            if state_vector == _EMPTY_STATE:
+                self._full_reply = reply
         if peer in self._unsynced and self._unsynced[peer] is None:
             self._unsynced[peer] = []
 
@@ -334,6 +346,7 @@ class Room:
 
     def _on_change(self, event: TransactionEvent) -> None:
         self._change = event.update
+        self._full_reply = None
 
     def _receive_update(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:

@@ -469,6 +469,40 @@ async def test_updates_that_follow_the_document_are_not_checked_by_encoding_it(
     assert text.replace("xy", "") == "one two three four"
 
 
+async def test_joiners_with_nothing_share_one_encoding_until_the_document_changes(
+    rooms: Rooms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = await rooms.acquire(DOC)
+    writer = RecordingPeer("w")
+    synced(room, writer)
+    room.receive(writer, SyncUpdate(text_update("hello")))
+    await rooms.committer.drained()
+    encoded: list[bytes] = []
+    get_update = room.doc.get_update
+
+    def counting(state: bytes) -> bytes:
+        encoded.append(state)
+        return get_update(state)
+
+    monkeypatch.setattr(room.doc, "get_update", counting)
+    replies = []
+    for name in ("a", "b", "c"):
+        peer = RecordingPeer(name)
+        room.join(peer)
+        room.receive(peer, SyncStep1(Doc().get_state()))
+        replies.append(peer.parsed()[-1])
+    assert len(encoded) == 1
+    assert replies[0] == replies[1] == replies[2] == SyncStep2(get_update(b"\x00"))
+    room.receive(writer, SyncUpdate(text_update(" world")))
+    await rooms.committer.drained()
+    late = RecordingPeer("late")
+    room.join(late)
+    room.receive(late, SyncStep1(Doc().get_state()))
+    (reply,) = [m for m in late.parsed() if isinstance(m, SyncStep2)]
+    assert len(encoded) == 2
+    assert sorted(text_of(reply.update)) == sorted("hello world")
+
+
 async def test_server_edit_is_stored_relayed_and_waited_for(
     rooms: Rooms, store: MemoryStore
 ) -> None:
