@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -14,6 +16,18 @@ import pycrdt
 def merge_updates(updates: Sequence[bytes]) -> bytes:
     """Merge Yjs updates into one (a top-level function: the child process runs it)."""
     return pycrdt.merge_updates(*updates)
+
+
+def _exit_with(parent: int) -> None:
+    """Run in the child: end it once ``parent`` is gone (killed with no chance to shut the
+    pool down), instead of leaving it behind waiting for work."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="coreport-merge-parent", daemon=True).start()
 
 
 class MergeProcess:
@@ -55,7 +69,12 @@ class MergeProcess:
             if self._pool is None:
                 # "spawn": the server has threads, which a forked child must not inherit.
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=context,
+                    initializer=_exit_with,
+                    initargs=(os.getpid(),),
+                )
             return self._pool
 
     def close(self) -> None:

@@ -97,6 +97,8 @@ class _RemoteAwareness:
 
 #: The state vector of a client that holds nothing (no clients).
 _EMPTY_STATE = b"\x00"
+#: The smallest sync step 2 for such a client that a room keeps for the next joiners.
+_KEEP_FULL_REPLY_BYTES = 64 * 1024
 
 
 def channel_for(doc: DocName) -> str:
@@ -151,7 +153,9 @@ class Room:
         # What the last transaction on ``doc`` changed (see ``_receive_update``).
         self._change: bytes | None = None
         # The sync step 2 for a client that has nothing yet (most joiners: a page load),
-        # encoded once for everyone who joins until the document changes.
+        # encoded once for everyone who joins until the document changes; kept only for
+        # a large document (a small one encodes in microseconds, and is not worth the
+        # memory).
         self._full_reply: bytes | None = None
         # A lower bound of each client's next clock in ``doc`` (see ``_follows_state``),
         # and whether a client's update ever left a gap before its clocks.
@@ -309,7 +313,7 @@ class Room:
                 reply = messages.sync_step2(self.doc.get_update(state_vector))
             except Exception as exc:
                 raise ProtocolError(f"invalid state vector: {exc}", codes.INVALID_PAYLOAD) from exc
-            if state_vector == _EMPTY_STATE:
+            if state_vector == _EMPTY_STATE and len(reply) >= _KEEP_FULL_REPLY_BYTES:
                 self._full_reply = reply
         if peer in self._unsynced and self._unsynced[peer] is None:
             self._unsynced[peer] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import sys
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
@@ -54,3 +55,46 @@ async def test_a_dead_child_is_replaced_on_the_next_merge() -> None:
         assert merge(updates) == merge_updates(*updates)  # ...in a new child
     finally:
         merge.close()
+
+
+_PARENT = """
+import sys
+from coreport.sync.merging import MergeProcess
+merge = MergeProcess(in_process_bytes=0)
+merge([bytes.fromhex(sys.argv[1])])
+import multiprocessing
+print(multiprocessing.active_children()[0].pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+async def test_the_child_ends_when_the_server_is_killed() -> None:
+    """A server killed with SIGKILL cannot shut its pool down: the child notices that its
+    parent is gone and exits, rather than staying behind."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _PARENT,
+        _updates(1, 10)[0].hex(),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert server.stdout is not None
+    child = int(await asyncio.wait_for(server.stdout.readline(), 30))
+    assert _running(child)
+    server.kill()
+    await server.wait()
+    for _ in range(100):  # bounded polling of another process, up to 10 s
+        if not _running(child):
+            break
+        await asyncio.sleep(0.1)
+    assert not _running(child), "the merge process outlived its server"

@@ -14,6 +14,7 @@ from coreport.protocol import codes, messages
 from coreport.protocol.messages import (
     AwarenessEntry,
     AwarenessUpdate,
+    Message,
     ProtocolError,
     SyncStep1,
     SyncStep2,
@@ -469,14 +470,13 @@ async def test_updates_that_follow_the_document_are_not_checked_by_encoding_it(
     assert text.replace("xy", "") == "one two three four"
 
 
-async def test_joiners_with_nothing_share_one_encoding_until_the_document_changes(
+async def test_joiners_with_nothing_share_one_encoding_of_a_large_document(
     rooms: Rooms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Until the document changes; a small document is encoded for each (not kept)."""
     room = await rooms.acquire(DOC)
     writer = RecordingPeer("w")
     synced(room, writer)
-    room.receive(writer, SyncUpdate(text_update("hello")))
-    await rooms.committer.drained()
     encoded: list[bytes] = []
     get_update = room.doc.get_update
 
@@ -485,22 +485,30 @@ async def test_joiners_with_nothing_share_one_encoding_until_the_document_change
         return get_update(state)
 
     monkeypatch.setattr(room.doc, "get_update", counting)
-    replies = []
-    for name in ("a", "b", "c"):
+
+    def join(name: str) -> Message:
         peer = RecordingPeer(name)
         room.join(peer)
         room.receive(peer, SyncStep1(Doc().get_state()))
-        replies.append(peer.parsed()[-1])
-    assert len(encoded) == 1
-    assert replies[0] == replies[1] == replies[2] == SyncStep2(get_update(b"\x00"))
-    room.receive(writer, SyncUpdate(text_update(" world")))
-    await rooms.committer.drained()
-    late = RecordingPeer("late")
-    room.join(late)
-    room.receive(late, SyncStep1(Doc().get_state()))
-    (reply,) = [m for m in late.parsed() if isinstance(m, SyncStep2)]
+        (reply,) = [m for m in peer.parsed() if isinstance(m, SyncStep2)]
+        return reply
+
+    async def write(content: str) -> None:
+        room.receive(writer, SyncUpdate(text_update(content)))
+        await rooms.committer.drained()
+
+    await write("small")
+    join("a"), join("b")
     assert len(encoded) == 2
-    assert sorted(text_of(reply.update)) == sorted("hello world")
+    await write("." * 70_000)
+    replies = [join(name) for name in ("c", "d", "e")]
+    assert len(encoded) == 3
+    assert replies[0] == replies[1] == replies[2] == SyncStep2(get_update(b"\x00"))
+    await write("!")
+    late = join("late")
+    assert len(encoded) == 4
+    assert isinstance(late, SyncStep2)
+    assert sorted(text_of(late.update)) == sorted("small" + "." * 70_000 + "!")
 
 
 async def test_server_edit_is_stored_relayed_and_waited_for(
