@@ -7,6 +7,7 @@ process (tests, benchmarks) never share counters.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -21,7 +22,7 @@ class LoopCounter:
 
     __slots__ = ("documentation", "kind", "name", "value")
 
-    def __init__(self, name: str, documentation: str, kind: str) -> None:
+    def __init__(self, name: str, documentation: str, kind: Literal["counter", "gauge"]) -> None:
         self.name = name
         self.documentation = documentation
         self.kind = kind

@@ -32,13 +32,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pycrdt import Array, Decoder, Doc, Map, Text, write_var_uint
+from pycrdt import Array, Doc, Map, Text, write_var_uint
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from coreport.protocol import codes, messages
 from coreport.protocol.messages import AwarenessEntry, ProtocolError, SyncStep2, parse_message
-from coreport.protocol.updates import check_update
+from coreport.protocol.updates import check_update, decode_state_vector
 from tests.support.cluster import metrics, samples, until_metrics
 from tests.support.server import ServerProcess
 from tests.support.yclient import synced_doc, wait_until
@@ -368,10 +368,9 @@ async def partial_updates_reload_the_room(server: ServerProcess) -> list[int | s
 
 def _state(doc: Doc) -> dict[int, int]:
     """The state vector, without clients at clock 0 (named, nothing of them applied)."""
-    decoder = Decoder(doc.get_state())
-    count = decoder.read_var_uint()
-    pairs = [(decoder.read_var_uint(), decoder.read_var_uint()) for _ in range(count)]
-    return {client: clock for client, clock in pairs if clock}
+    return {
+        client: clock for client, clock in decode_state_vector(doc.get_state()).items() if clock
+    }
 
 
 def _tokens(client: int) -> list[str]:

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -121,15 +122,11 @@ class SQLiteStore:
         the rows read are still the ones to replace, unless another compaction or a
         delete got there first, which the writing transaction checks.
         """
-        read = await self._call("compact", lambda conn: _compaction_input(conn, doc))
-        if isinstance(read, Compaction):
-            return read
-        base_seq, parts, rows, max_seq = read
-        merged = await asyncio.to_thread(_merge, merge, doc, parts)
-        return await self._call(
-            "compact",
-            lambda conn: _replace_log(conn, doc, base_seq, rows, max_seq, parts[-1], merged),
-        )
+        fold = await self._call("compact", lambda conn: _compaction_input(conn, doc))
+        if isinstance(fold, Compaction):
+            return fold
+        merged = await asyncio.to_thread(_merge, merge, doc, fold.parts)
+        return await self._call("compact", lambda conn: _replace_log(conn, doc, fold, merged))
 
     async def delete(self, doc: DocName) -> None:
         """Forget ``doc``: its snapshot, its update rows and its sequence counter."""
@@ -269,11 +266,18 @@ def _load(conn: sqlite3.Connection, doc: DocName, after_seq: int) -> StoredState
     return StoredState(snapshot, base, tuple(StoredUpdate(seq, data) for seq, data in rows))
 
 
-def _compaction_input(
-    conn: sqlite3.Connection, doc: DocName
-) -> Compaction | tuple[int, list[bytes], int, int]:
-    """The snapshot's seq, the snapshot and rows to merge, how many rows, and the last
-    row's seq; or the result of a compaction with nothing to merge."""
+@dataclass(frozen=True, slots=True)
+class _Fold:
+    """What a compaction read: the snapshot and the rows after it, in order."""
+
+    base_seq: int  # the snapshot's seq (0: none)
+    parts: list[bytes]  # the snapshot, if any, then the rows
+    rows: int
+    max_seq: int  # the last row's
+
+
+def _compaction_input(conn: sqlite3.Connection, doc: DocName) -> Compaction | _Fold:
+    """What to merge; or, with no rows to merge, the compaction's result."""
     with _transaction(conn, "DEFERRED"):
         snapshot_row = conn.execute(
             "SELECT seq, data FROM snapshots WHERE doc = ?", (doc,)
@@ -281,35 +285,26 @@ def _compaction_input(
         rows = conn.execute(_SELECT_UPDATES, (doc, 0)).fetchall()
     if not rows:
         return Compaction(0, snapshot_row[0] if snapshot_row else 0)
-    base_seq = snapshot_row[0] if snapshot_row else 0
     parts = ([snapshot_row[1]] if snapshot_row else []) + [data for _, data in rows]
-    return base_seq, parts, len(rows), rows[-1][0]
+    return _Fold(snapshot_row[0] if snapshot_row else 0, parts, len(rows), rows[-1][0])
 
 
-def _replace_log(
-    conn: sqlite3.Connection,
-    doc: DocName,
-    base_seq: int,
-    rows: int,
-    max_seq: int,
-    last: bytes,
-    merged: bytes,
-) -> Compaction:
-    """Write ``merged`` as the snapshot up to ``max_seq`` and delete the rows it holds, if
-    the snapshot is still at ``base_seq`` and the last row (``last``) is still there."""
+def _replace_log(conn: sqlite3.Connection, doc: DocName, fold: _Fold, merged: bytes) -> Compaction:
+    """Write ``merged`` as the snapshot up to the fold's last row and delete the rows it
+    holds, if the snapshot is still the one read and that last row is still there."""
     with _transaction(conn):
         current = conn.execute("SELECT seq FROM snapshots WHERE doc = ?", (doc,)).fetchone()
         current_seq = current[0] if current else 0
         last_row = conn.execute(
-            "SELECT data FROM updates WHERE doc = ? AND seq = ?", (doc, max_seq)
+            "SELECT data FROM updates WHERE doc = ? AND seq = ?", (doc, fold.max_seq)
         ).fetchone()
-        if current_seq != base_seq or last_row is None or last_row[0] != last:
+        if current_seq != fold.base_seq or last_row is None or last_row[0] != fold.parts[-1]:
             # Another compaction, or a delete (and a new document of the same name), got
             # there first: nothing of ours to write.
             return Compaction(0, current_seq)
-        conn.execute(_UPSERT_SNAPSHOT, (doc, max_seq, merged))
-        conn.execute("DELETE FROM updates WHERE doc = ? AND seq <= ?", (doc, max_seq))
-    return Compaction(rows, max_seq)
+        conn.execute(_UPSERT_SNAPSHOT, (doc, fold.max_seq, merged))
+        conn.execute("DELETE FROM updates WHERE doc = ? AND seq <= ?", (doc, fold.max_seq))
+    return Compaction(fold.rows, fold.max_seq)
 
 
 def _delete(conn: sqlite3.Connection, doc: DocName) -> None:

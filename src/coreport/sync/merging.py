@@ -5,10 +5,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 
 import pycrdt
 
@@ -18,16 +18,19 @@ def merge_updates(updates: Sequence[bytes]) -> bytes:
     return pycrdt.merge_updates(*updates)
 
 
-def _exit_with(parent: int) -> None:
-    """Run in the child: end it once ``parent`` is gone (killed with no chance to shut the
-    pool down), instead of leaving it behind waiting for work."""
+def _exit_with(lifeline: Connection) -> None:
+    """Run in the child: end it once the server is gone (killed with no chance to shut the
+    pool down), instead of leaving it behind waiting for work. The server holds the other
+    end of ``lifeline`` and never writes to it: reading returns, with end-of-file, only
+    once the server's end is closed, by the server or by its death."""
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
+        try:
+            lifeline.recv_bytes()  # raises EOFError once the server's end is closed
+        finally:
+            os._exit(0)
 
-    threading.Thread(target=watch, name="coreport-merge-parent", daemon=True).start()
+    threading.Thread(target=watch, name="coreport-merge-lifeline", daemon=True).start()
 
 
 class MergeProcess:
@@ -44,6 +47,8 @@ class MergeProcess:
     def __init__(self, in_process_bytes: int = 64 * 1024) -> None:
         self._in_process_bytes = in_process_bytes
         self._pool: ProcessPoolExecutor | None = None
+        # The server's end of the child's lifeline (see ``_exit_with``).
+        self._lifeline: Connection | None = None
         self._lock = threading.Lock()
         self._closed = False
 
@@ -59,7 +64,7 @@ class MergeProcess:
             # The child died (killed, out of memory): start another next time.
             with self._lock:
                 if self._pool is pool:
-                    self._pool = None
+                    self._let_go()
             raise
 
     def _started(self) -> ProcessPoolExecutor | None:
@@ -69,19 +74,29 @@ class MergeProcess:
             if self._pool is None:
                 # "spawn": the server has threads, which a forked child must not inherit.
                 context = multiprocessing.get_context("spawn")
+                child_end, self._lifeline = context.Pipe(duplex=False)
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=context,
                     initializer=_exit_with,
-                    initargs=(os.getpid(),),
+                    initargs=(child_end,),
                 )
             return self._pool
+
+    def _let_go(self) -> None:
+        """Forget the pool and close the lifeline (the caller holds the lock)."""
+        self._pool = None
+        lifeline, self._lifeline = self._lifeline, None
+        if lifeline is not None:
+            lifeline.close()
 
     def close(self) -> None:
         """End the child process (waiting for a merge in flight); later merges run in
         place."""
         with self._lock:
-            pool, self._pool = self._pool, None
             self._closed = True
+            pool = self._pool
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._let_go()

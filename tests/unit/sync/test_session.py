@@ -4,7 +4,8 @@ client that stopped reading."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from pycrdt import Doc, Text
 
@@ -134,47 +135,49 @@ async def test_messages_go_straight_out_while_the_socket_has_room_and_keep_their
     await writer
 
 
-async def test_what_follows_a_write_in_the_same_turn_of_the_loop_goes_in_one_write() -> None:
+@asynccontextmanager
+async def corked_pair() -> AsyncIterator[
+    tuple[SendCork, Session, Session, DirectTransport, DirectTransport]
+]:
+    """Two sessions sharing a send cork, each on a direct transport; closed at the end."""
     cork = SendCork()
     first, second = DirectTransport(), DirectTransport()
     a = Session(first, Metrics(), label="a", cork=cork)
     b = Session(second, Metrics(), label="b", cork=cork)
     writers = [asyncio.create_task(s._write()) for s in (a, b)]
-    batch = [messages.ack(i, i) for i in range(1, 4)]
-    for message in batch:
-        a.send(message)
-        b.send(message)
-    # The first went out at once, the others wait for the loop's next turn.
-    assert first.writes == second.writes == [[batch[0]]]
-    await asyncio.sleep(0)
-    assert first.writes == second.writes == [[batch[0]], batch[1:]]  # then in one write
-    a.send(batch[0])
-    assert first.writes[-1] == [batch[0]]  # a new turn: straight out again
+    yield cork, a, b, first, second
     for session in (a, b):
         session.close(codes.NORMAL)
     await asyncio.gather(*writers)
 
 
-async def test_a_held_cork_sends_a_whole_batch_in_one_write_when_it_ends() -> None:
-    cork = SendCork()
-    first, second = DirectTransport(), DirectTransport()
-    a = Session(first, Metrics(), label="a", cork=cork)
-    b = Session(second, Metrics(), label="b", cork=cork)
-    writers = [asyncio.create_task(s._write()) for s in (a, b)]
-    batch = [messages.ack(i, i) for i in range(1, 4)]
-    with cork.held():
+async def test_what_follows_a_write_in_the_same_turn_of_the_loop_goes_in_one_write() -> None:
+    async with corked_pair() as (_, a, b, first, second):
+        batch = [messages.ack(i, i) for i in range(1, 4)]
         for message in batch:
             a.send(message)
             b.send(message)
-        assert first.writes == second.writes == []  # not even the first yet
-    assert first.writes == second.writes == [batch]  # one write each, in order
-    await asyncio.sleep(0)
-    assert first.writes == second.writes == [batch]  # nothing left for the next turn
-    a.send(batch[0])
-    assert first.writes[-1] == [batch[0]]  # no longer held: straight out
-    for session in (a, b):
-        session.close(codes.NORMAL)
-    await asyncio.gather(*writers)
+        # The first went out at once, the others wait for the loop's next turn.
+        assert first.writes == second.writes == [[batch[0]]]
+        await asyncio.sleep(0)
+        assert first.writes == second.writes == [[batch[0]], batch[1:]]  # then in one write
+        a.send(batch[0])
+        assert first.writes[-1] == [batch[0]]  # a new turn: straight out again
+
+
+async def test_a_held_cork_sends_a_whole_batch_in_one_write_when_it_ends() -> None:
+    async with corked_pair() as (cork, a, b, first, second):
+        batch = [messages.ack(i, i) for i in range(1, 4)]
+        with cork.held():
+            for message in batch:
+                a.send(message)
+                b.send(message)
+            assert first.writes == second.writes == []  # not even the first yet
+        assert first.writes == second.writes == [batch]  # one write each, in order
+        await asyncio.sleep(0)
+        assert first.writes == second.writes == [batch]  # nothing left for the next turn
+        a.send(batch[0])
+        assert first.writes[-1] == [batch[0]]  # no longer held: straight out
 
 
 async def test_kept_messages_the_socket_cannot_take_go_through_the_writer() -> None:
