@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,6 +50,12 @@ class Transport(Protocol):
     def try_send(self, messages: Sequence[bytes]) -> bool:
         """Send ``messages`` now, in order, without waiting, if the connection can take
         them at once; ``False`` (nothing sent) means they must go through ``send``."""
+
+    def receive_with(self, receiver: Callable[[bytes], object] | None) -> bool:
+        """Hand binary frames to ``receiver`` as they arrive, in order with what
+        ``receive`` returns, instead of returning them from ``receive``; ``None`` stops
+        it. ``False``: the transport has no such path (everything comes from
+        ``receive``). ``receiver`` must not raise."""
 
     async def send(self, data: bytes) -> None: ...
 
@@ -223,6 +229,10 @@ class Session:
         try:
             # The reader ends when the client goes or misbehaves; the writer cancels it
             # when the server closes the socket (a client need not answer a close).
+            # Where the transport can, frames are handled as they arrive, without a task
+            # switch each; the reader task then sees only what they cannot carry (the
+            # disconnect, frames queued before this point).
+            self._transport.receive_with(lambda data: self._take(room, data))
             reader = asyncio.create_task(self._read(room), name=f"coreport-recv:{self.label}")
             self._reader = reader
             try:
@@ -231,6 +241,7 @@ class Session:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
         finally:
+            self._transport.receive_with(None)
             room.leave(self)
             if self._presence is not None:
                 self._presence.left(self.member)
@@ -243,21 +254,40 @@ class Session:
         try:
             # The frame is handled in its own call, so nothing keeps it alive while the
             # next one is awaited (an idle socket holds no message).
-            while self._closing is None:
-                if not self._handle(room, await self._transport.receive()):
-                    break
-        except ProtocolError as exc:
+            while self._take(room, await self._transport.receive()):
+                pass
+        except Exception as exc:  # the transport refused a frame (text) or broke
+            self._failed(exc)
+        finally:
+            self._stop_reading()
+
+    def _take(self, room: Room, data: bytes | None) -> bool:
+        """Handle one frame (``None``: the client has gone); ``False`` once the session
+        reads no more. Never raises: what goes wrong closes the socket."""
+        if self._closing is not None:
+            return False
+        try:
+            if self._handle(room, data):
+                return True
+        except Exception as exc:
+            self._failed(exc)
+        self._stop_reading()
+        return False
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, ProtocolError):
             self._metrics.errors.labels("protocol").inc()
             self.close(exc.close, exc.detail)
-        except Exception as exc:
-            self._metrics.errors.labels("internal").inc()
-            log.exception("handling a message from %s failed", self.label)
-            self.close(codes.INTERNAL_ERROR, type(exc).__name__)
-        finally:
-            # The client is gone or misbehaved: stop writing to it.
-            if self._closing is None:
-                self._closing = (codes.NORMAL, "client left")
-            self._wakeup.set()
+            return
+        self._metrics.errors.labels("internal").inc()
+        log.error("handling a message from %s failed", self.label, exc_info=exc)
+        self.close(codes.INTERNAL_ERROR, type(exc).__name__)
+
+    def _stop_reading(self) -> None:
+        # The client is gone or misbehaved: stop writing to it.
+        if self._closing is None:
+            self._closing = (codes.NORMAL, "client left")
+        self._wakeup.set()
 
     def _handle(self, room: Room, data: bytes | None) -> bool:
         """Handle one frame; ``False`` once the client has gone or must be closed."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -54,6 +54,12 @@ class AsgiTransport:
 
     def try_send(self, messages: Sequence[bytes]) -> bool:
         return self._direct is not None and self._direct.try_send(messages)
+
+    def receive_with(self, receiver: Callable[[bytes], object] | None) -> bool:
+        if self._direct is None:
+            return False
+        self._direct.receive_with(receiver)
+        return True
 
     async def send(self, data: bytes) -> None:
         await self._send({"type": "websocket.send", "bytes": data})

@@ -1,5 +1,5 @@
-"""uvicorn's sans-I/O WebSocket protocol, with a direct send path for document sockets
-and read pauses only when the application falls behind.
+"""uvicorn's sans-I/O WebSocket protocol, with direct send and receive paths for document
+sockets and read pauses only when the application falls behind.
 
 Relaying one update to a room of N clients is N sends. Through ASGI each send is an
 awaited ``websocket.send`` event: a task switch into the session's writer, uvicorn's
@@ -10,6 +10,13 @@ transport at once, while the transport has room; when it does not (the client re
 slowly), or the socket is closing, it declines and the session queues the message for
 its writer task, which goes through ASGI as before and coalesces what piled up.
 
+Receiving is the mirror image. Through ASGI each binary message is a dict put on the
+socket's queue, a future resolved, the session's reader task woken and switched to, and
+the dict taken apart again. :meth:`DirectFrames.receive_with` lets the session take the
+message in the protocol's own ``data_received`` callback instead, while nothing waits in
+the queue (so order is kept: once anything is queued, everything after it is queued
+too). Text frames, the close handshake and disconnects still go through the queue.
+
 uvicorn offers the object to the application in the ASGI scope's extensions, as
 ``scope["extensions"][EXTENSION]["frames"]``; an application served by another server
 finds no such key and uses ASGI sends only.
@@ -18,7 +25,7 @@ finds no such key and uses ASGI sends only.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -33,6 +40,9 @@ _BINARY_FIN = 0x82  # FIN bit, opcode 2 (binary); server frames are never masked
 # largest message that does not pause it by itself (see ``send_receive_event_to_app``).
 _READ_AHEAD_MESSAGES = 8
 _READ_AHEAD_BYTES = 16 * 1024
+
+#: Takes one binary message as it arrives (see :meth:`DirectFrames.receive_with`).
+Receiver = Callable[[bytes], object]
 
 
 def binary_frame(payload: bytes) -> bytes:
@@ -55,7 +65,8 @@ def direct_frames(scope: Mapping[str, Any]) -> DirectFrames | None:
 
 
 class DirectFrames:
-    """Sends binary messages on one accepted socket straight to its transport."""
+    """Sends binary messages on one accepted socket straight to its transport, and hands
+    the ones it receives straight to a receiver."""
 
     __slots__ = ("_protocol",)
 
@@ -81,12 +92,32 @@ class DirectFrames:
             protocol.transport.write(b"".join([binary_frame(m) for m in messages]))
         return True
 
+    def receive_with(self, receiver: Receiver | None) -> None:
+        """Call ``receiver`` with each binary message as it arrives, instead of queueing it
+        for ASGI ``receive()``, whenever the queue is empty; ``None`` goes back to
+        queueing all. The receiver runs inside the protocol's ``data_received``: it must
+        not raise."""
+        self._protocol.receiver = receiver
+
 
 class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol that also hands the application a
     :class:`DirectFrames` for each socket it accepts the handshake of."""
 
+    #: Set through :meth:`DirectFrames.receive_with`.
+    receiver: Receiver | None = None
+
     def send_receive_event_to_app(self) -> None:
+        receiver = self.receiver
+        if (
+            receiver is not None
+            and self.curr_msg_data_type == "bytes"
+            and not self.close_sent
+            and self.queue.empty()
+        ):
+            frames, self.frames = self.frames, []
+            receiver(frames[0] if len(frames) == 1 else b"".join(frames))
+            return
         # uvicorn pauses reading after every message and resumes once the application has
         # taken it: two epoll_ctl calls per message, about a tenth of the event loop's
         # time in the S1 fan-out. Reading goes on while the application keeps up (few

@@ -4,8 +4,9 @@ client that stopped reading."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import cast
 
 from pycrdt import Doc, Text
 
@@ -13,6 +14,7 @@ from coreport.metrics import Metrics
 from coreport.protocol import codes, messages
 from coreport.protocol.messages import SyncUpdate, parse_message
 from coreport.sync.cork import SendCork
+from coreport.sync.room import Room
 from coreport.sync.session import Session
 
 
@@ -32,6 +34,9 @@ class HeldTransport:
 
     def try_send(self, messages: Sequence[bytes]) -> bool:
         return False  # no direct path: every message goes through send()
+
+    def receive_with(self, receiver: Callable[[bytes], object] | None) -> bool:
+        return False  # every frame comes from receive()
 
     async def send(self, data: bytes) -> None:
         await self.open.wait()
@@ -196,3 +201,63 @@ async def test_kept_messages_the_socket_cannot_take_go_through_the_writer() -> N
     assert transport.sent == batch
     session.close(codes.NORMAL)
     await writer
+
+
+class ReceivingTransport(HeldTransport):
+    """Offers the direct receive path: the test hands frames to the session's receiver,
+    as the WebSocket protocol does when they arrive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.receiver: Callable[[bytes], object] | None = None
+        self.offered = asyncio.Event()
+
+    def receive_with(self, receiver: Callable[[bytes], object] | None) -> bool:
+        self.receiver = receiver
+        if receiver is not None:
+            self.offered.set()
+        return True
+
+
+class RecordingRoom:
+    """What a session asks of its room, recording the messages it is given."""
+
+    name = "doc"
+
+    def __init__(self) -> None:
+        self.received: list[object] = []
+        self.members: list[Session] = []
+
+    def join(self, peer: Session) -> None:
+        self.members.append(peer)
+
+    def leave(self, peer: Session) -> None:
+        self.members.remove(peer)
+
+    def receive(self, peer: Session, message: object) -> None:
+        self.received.append(message)
+
+
+async def test_frames_handed_over_as_they_arrive_reach_the_room_and_a_bad_one_closes() -> None:
+    transport = ReceivingTransport()
+    room = RecordingRoom()
+    metrics = Metrics()
+    session = Session(transport, metrics, label="t")
+    serving = asyncio.create_task(session.serve(cast(Room, room)))
+    await asyncio.wait_for(transport.offered.wait(), 5)
+    receiver = transport.receiver
+    assert receiver is not None
+
+    step1 = messages.sync_step1(b"\x00")
+    receiver(step1)  # handled in the call, no task switch
+    assert room.received == [parse_message(step1)]
+    receiver(b"\xff\xff")  # not a message: the receiver must not raise, the socket closes
+    receiver(step1)  # whatever follows the bad frame is not read
+    assert room.received == [parse_message(step1)]
+
+    await asyncio.wait_for(serving, 5)
+    assert transport.closed is not None
+    assert transport.closed[0] == codes.PROTOCOL_ERROR.code
+    assert transport.receiver is None  # handed back: the protocol holds no session
+    assert room.members == []
+    assert metrics.registry.get_sample_value("coreport_errors_total", {"kind": "protocol"}) == 1

@@ -176,3 +176,36 @@ async def test_reading_goes_on_while_the_app_keeps_up_and_pauses_when_it_falls_b
     assert transport.pauses == 2
     await proto.receive()
     assert transport.resumes == 2
+
+
+def frame(opcode: Opcode, payload: bytes, *, fin: bool = True) -> bytes:
+    return Frame(opcode, payload, fin=fin).serialize(mask=True)
+
+
+async def test_binary_messages_go_to_the_receiver_while_nothing_waits_in_the_queue() -> None:
+    proto, transport = accepted_protocol()
+    frames = direct_frames(cast(dict[str, Any], proto.scope))
+    assert frames is not None
+    got: list[bytes] = []
+    frames.receive_with(got.append)
+
+    proto.data_received(masked(b"one") + masked(b"two"))
+    assert got == [b"one", b"two"]  # in the call, in order, nothing queued
+    assert proto.queue.empty()
+    proto.data_received(frame(Opcode.BINARY, b"thr", fin=False) + frame(Opcode.CONT, b"ee"))
+    assert got[-1] == b"three"  # a fragmented message arrives whole
+
+    # A text frame is the application's to refuse: it queues, and what follows it queues
+    # behind it so the order holds.
+    proto.data_received(frame(Opcode.TEXT, b"text") + masked(b"four"))
+    assert got == [b"one", b"two", b"three"]
+    assert (await proto.receive())["type"] == "websocket.receive"
+    assert await received(proto) == b"four"
+    proto.data_received(masked(b"five"))  # the queue is empty again
+    assert got[-1] == b"five"
+
+    frames.receive_with(None)
+    proto.data_received(masked(b"six"))
+    assert got[-1] == b"five"
+    assert await received(proto) == b"six"
+    assert (transport.pauses, transport.resumes) == (0, 0)
