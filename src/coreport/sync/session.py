@@ -32,6 +32,7 @@ from coreport.protocol.messages import (
     parse_message,
 )
 from coreport.sync.cork import SendCork
+from coreport.sync.flag import Flag
 from coreport.sync.presence import PresenceTracker
 from coreport.sync.room import Room
 
@@ -127,10 +128,10 @@ class Session:
         # Written to directly this turn: further messages wait in ``_outgoing`` for the
         # cork's flush on the next turn (see ``flush``).
         self._kept = False
-        self._wakeup = asyncio.Event()
+        self._wakeup = Flag()
         self._closing: tuple[CloseCode, str] | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._done = asyncio.Event()
+        self._done = Flag()
         self._presence = presence
         self.member = f"{label}#{id(self):x}"
         self.writable = writable

@@ -24,12 +24,16 @@ finds no such key and uses ASGI sends only.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+
+from coreport.sync.flag import Flag, Inbox
 
 #: The scope extension whose ``"frames"`` is a socket's :class:`DirectFrames`.
 EXTENSION = "coreport.direct_frames"
@@ -107,6 +111,15 @@ class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
     #: Set through :meth:`DirectFrames.receive_with`.
     receiver: Receiver | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The same behaviour in a tenth of the memory (see coreport.sync.flag): the queue
+        # and the event live as long as the socket. Nothing else holds the originals yet.
+        self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", Inbox[ASGIReceiveEvent]())
+        writable = Flag()
+        writable.set()
+        self.writable = cast(asyncio.Event, writable)
+
     def send_receive_event_to_app(self) -> None:
         receiver = self.receiver
         if (
@@ -133,6 +146,13 @@ class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
             super().send_receive_event_to_app()
         finally:
             self.read_paused = False
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # The handshake's request and response, with all their headers, are only read
+            # until the response is sent; a socket would keep them for its whole life.
+            del self.request, self.response
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

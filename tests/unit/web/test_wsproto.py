@@ -129,7 +129,8 @@ def masked(payload: bytes) -> bytes:
     return Frame(Opcode.BINARY, payload).serialize(mask=True)
 
 
-def accepted_protocol() -> tuple[CoreportWebSocketProtocol, ReadTransport]:
+def upgraded_protocol() -> tuple[CoreportWebSocketProtocol, ReadTransport]:
+    """A protocol that has read a client's upgrade request; the app has not answered."""
     config = Config(app=_never_called, ws=CoreportWebSocketProtocol, lifespan="off")
     config.load()
     proto = CoreportWebSocketProtocol(config, ServerState(), app_state={})
@@ -143,8 +144,29 @@ def accepted_protocol() -> tuple[CoreportWebSocketProtocol, ReadTransport]:
     for task in list(proto.tasks):
         task.cancel()  # the app is not run; the test plays its part through the queue
     proto.queue.get_nowait()  # websocket.connect
+    return proto, transport
+
+
+def accepted_protocol() -> tuple[CoreportWebSocketProtocol, ReadTransport]:
+    proto, transport = upgraded_protocol()
     proto.handshake_complete = True
     return proto, transport
+
+
+async def test_an_accepted_socket_lets_go_of_its_handshake() -> None:
+    proto, transport = upgraded_protocol()
+    await proto.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+    try:
+        assert transport.written[-1].startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+        # The request and response headers are not kept for the socket's life.
+        assert not hasattr(proto, "request")
+        assert not hasattr(proto, "response")
+        frames = direct_frames(cast(dict[str, Any], proto.scope))
+        assert frames is not None
+        assert frames.try_send([b"x"])
+        assert transport.written[-1] == binary_frame(b"x")
+    finally:
+        proto.stop_keepalive()
 
 
 async def received(proto: CoreportWebSocketProtocol) -> bytes:
