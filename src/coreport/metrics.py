@@ -56,6 +56,11 @@ class Metrics:
         self.loading_rooms = Gauge(
             "coreport_loading_rooms", "Documents being loaded from the store", registry=r
         )
+        self.resting_rooms = Gauge(
+            "coreport_resting_rooms",
+            "Loaded documents kept encoded, not live, until next needed",
+            registry=r,
+        )
         self.bus_subscriptions = Gauge(
             "coreport_bus_subscriptions", "Open bus subscriptions (one per loaded room)", registry=r
         )

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     room_idle_seconds: float = Field(
         30.0, description="Unload a document this long after its last client left."
     )
+    room_rest_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="Keep a loaded document encoded, not live, once it has not changed for "
+        "this long (0: never); it is decoded again when next needed.",
+    )
     compact_every_updates: int = Field(
         500, description="Compact a document's log after this many updates."
     )

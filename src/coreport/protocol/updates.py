@@ -63,6 +63,8 @@ class UpdateShape:
     ranges: list[tuple[int, int, int]]
     #: Whether a Skip struct leaves out some clocks inside a run.
     skips: bool
+    #: ``(client, end clock)`` of the furthest range the delete set names for each client.
+    deleted: list[tuple[int, int]]
 
 
 class _Walk:
@@ -232,12 +234,20 @@ class _Walk:
             self.ranges.append((client, start, clock))
         return skipped
 
-    def delete_set(self) -> None:
+    def delete_set(self) -> list[tuple[int, int]]:
+        """Walk the delete set; return how far it reaches into each client's clocks."""
+        reach = []
         for _ in range(self.var_uint()):
-            self.var_uint()  # client
+            client = self.var_uint()
+            furthest = 0
             for _ in range(self.var_uint()):
                 start = self.var_uint()
-                self.clock(start + self.var_uint(), "deleted range")
+                end = self.clock(start + self.var_uint(), "deleted range")
+                if end > furthest:
+                    furthest = end
+            if furthest:
+                reach.append((client, furthest))
+        return reach
 
 
 def check_update(update: bytes) -> UpdateShape:
@@ -247,8 +257,8 @@ def check_update(update: bytes) -> UpdateShape:
     the clock ranges it holds."""
     walk = _Walk(update)
     skips = walk.structs()
-    walk.delete_set()
-    return UpdateShape(walk.ranges, skips)
+    deleted = walk.delete_set()
+    return UpdateShape(walk.ranges, skips, deleted)
 
 
 def decode_state_vector(state: bytes) -> dict[int, int]:

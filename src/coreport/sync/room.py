@@ -8,6 +8,10 @@ The order of events for a client's update is the durability rule of DESIGN.md §
 3. once the store has committed it, relay it to the other clients, publish it on the bus
    and acknowledge it to its sender when asked.
 
+A room whose document has not changed for a while rests: it keeps the document encoded
+(a few bytes per character) instead of as a live Yrs document (a dozen KiB and more), and
+decodes it again when anything needs it (see ``rest``).
+
 A joining client's sync step 2 is computed from the in-memory doc, which may hold updates
 still being committed, so the reply is held until everything applied before it is durable.
 If a commit fails the room breaks: every client is closed with 1011 and the room is
@@ -129,7 +133,10 @@ class Room:
     ) -> None:
         self.name = name
         self.channel = channel_for(name)
-        self.doc: Doc[Any] = Doc()
+        self._doc: Doc[Any] | None = Doc()
+        self._client_id: int = self._doc.client_id
+        # The document, encoded, while the room rests (then ``_doc`` is None).
+        self._resting: bytes | None = None
         self._instance = instance
         self._instance_id = instance.encode()
         self._committer = committer
@@ -161,7 +168,13 @@ class Room:
         # and whether a client's update ever left a gap before its clocks.
         self._clocks: dict[int, int] = {}
         self._gap_seen = False
-        self._observer: Subscription | None = self.doc.observe(self._on_change)
+        # Whether a client's update may have left something Yrs keeps pending (structs
+        # past their client's clocks, deletions of clocks not yet here): the encoded
+        # document leaves that out, so such a room never rests.
+        self._pending_possible = False
+        self._observer: Subscription | None = self._doc.observe(self._on_change)
+        #: When the document last changed or was woken (see ``rest``).
+        self.active_at = clock.now()
         # Store sequence bookkeeping: every seq <= known_seq has been applied here.
         self.known_seq = 0
         self.snapshot_seq = 0
@@ -177,6 +190,53 @@ class Room:
         self.refs = 0
         self.idle_since: float | None = clock.now()
         self.subscription: BusSubscription | None = None
+
+    # -- the document, live or resting ------------------------------------------------
+
+    @property
+    def doc(self) -> Doc[Any]:
+        """The live document; a resting room wakes for it."""
+        doc = self._doc
+        return doc if doc is not None else self._wake()
+
+    @property
+    def resting(self) -> bool:
+        return self._doc is None
+
+    def rest(self) -> bool:
+        """Keep the document encoded instead of live until something needs it; ``False``
+        (nothing done) when it cannot be: it is resting already, has writes in flight or
+        work waiting for them, may hold pending content, or the room is broken."""
+        doc = self._doc
+        if (
+            doc is None
+            or self.broken
+            or self._held
+            or self.has_pending_writes
+            or self._gap_seen
+            or self._pending_possible
+        ):
+            return False
+        self._resting = doc.get_update()
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            doc.unobserve(observer)
+        self._doc = None
+        self._full_reply = None
+        self._metrics.resting_rooms.inc()
+        return True
+
+    def _wake(self) -> Doc[Any]:
+        state, self._resting = self._resting, None
+        assert state is not None
+        # The same client id: the server's own edits go on from its clocks, as before.
+        doc: Doc[Any] = Doc(client_id=self._client_id)
+        doc.apply_update(state)  # before observing: nothing here is new
+        self._observer = doc.observe(self._on_change)
+        self._doc = doc
+        self.active_at = self._clock.now()
+        self._metrics.resting_rooms.dec()
+        return doc
 
     # -- loading and catching up -------------------------------------------------------
 
@@ -351,6 +411,7 @@ class Room:
     def _on_change(self, event: TransactionEvent) -> None:
         self._change = event.update
         self._full_reply = None
+        self.active_at = self._clock.now()
 
     def _receive_update(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
@@ -381,6 +442,8 @@ class Room:
         if skipped:
             raise self._refuse(peer, "update skips clocks of its client", changed=True)
         self._metrics.updates_in.inc()
+        if shape.deleted and not self._pending_possible:
+            self._pending_possible = self._deletes_ahead(shape.deleted)
         # Yrs reports exactly what the update added or deleted. Nothing means an echo of
         # something this document already has (some clients send back every update they
         # receive), a duplicate after a reconnect, or content waiting for parts not yet
@@ -416,6 +479,20 @@ class Room:
                     self._gap_seen = True
                     return False
         return True
+
+    def _deletes_ahead(self, deleted: list[tuple[int, int]]) -> bool:
+        """Whether an applied update deleted clocks the document does not hold (Yrs keeps
+        such deletions pending until their structs arrive)."""
+        clocks = self._clocks
+        refreshed = False
+        for client, end in deleted:
+            if end > clocks.get(client, 0):
+                if not refreshed:
+                    clocks = self._clocks = decode_state_vector(self.doc.get_state())
+                    refreshed = True
+                if end > clocks.get(client, 0):
+                    return True
+        return False
 
     def _refuse(self, peer: Peer, detail: str, *, changed: bool) -> ProtocolError:
         """The error that closes ``peer`` (1007) for an update the room will not take.
@@ -678,8 +755,11 @@ class Room:
         # out of reach of Python's garbage collector, so an observed doc and this room
         # would otherwise stay in memory for good.
         observer, self._observer = self._observer, None
-        if observer is not None:
-            self.doc.unobserve(observer)
+        if observer is not None and self._doc is not None:
+            self._doc.unobserve(observer)
+        if self._resting is not None:
+            self._resting = None
+            self._metrics.resting_rooms.dec()
 
     # -- failure -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from pycrdt import Doc
 
 from coreport.metrics import Metrics
 from coreport.ports import Bus, Clock, DocName, Store
+from coreport.sync import heap
 from coreport.sync.committer import GroupCommitter
 from coreport.sync.cork import SendCork
 from coreport.sync.merging import MergeProcess
@@ -34,6 +36,12 @@ class RoomPolicy:
 
     #: Unload a room this long after its last client left.
     idle_unload_seconds: float = 30.0
+    #: Let a room rest (``Room.rest``) once its document has not changed for this long;
+    #: 0: never.
+    rest_after_seconds: float = 5.0
+    #: ...unless it holds more than this: decoding it again would stall the event loop
+    #: (about 12 ms per MiB of updates here).
+    rest_max_bytes: int = 4 * 1024 * 1024
     #: Compact once this many update rows have accumulated since the snapshot...
     compact_every_updates: int = 500
     #: ...or once the oldest of them is this old.
@@ -59,6 +67,7 @@ class Rooms:
         instance: str,
         policy: RoomPolicy | None = None,
         cork: SendCork | None = None,
+        release_memory: Callable[[], object] = heap.trim,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -76,6 +85,10 @@ class Rooms:
         self._merge = MergeProcess()
         self._last_catch_up = clock.now()
         self._running = False
+        # Called after passes that let documents go, at most once a second (heap.trim).
+        self._release_memory = release_memory
+        self._release_wanted = False
+        self._released_at = -math.inf
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -235,6 +248,7 @@ class Rooms:
         periodic = now - self._last_catch_up >= policy.catch_up_seconds
         if periodic:
             self._last_catch_up = now
+        freed = False
         for room in list(self._rooms.values()):
             if (
                 room.refs == 0
@@ -243,7 +257,16 @@ class Rooms:
                 and not room.has_pending_writes
             ):
                 await self._unload(room)
+                freed = True
                 continue
+            if (
+                policy.rest_after_seconds > 0
+                and not room.resting
+                and now - room.active_at >= policy.rest_after_seconds
+                and room.size_bytes <= policy.rest_max_bytes
+                and room.rest()
+            ):
+                freed = True
             rows = room.rows_since_snapshot
             if rows >= policy.compact_every_updates or (
                 rows > 0
@@ -256,6 +279,11 @@ class Rooms:
             ):
                 await self.catch_up(room)
             room.expire_remote_awareness(now - policy.remote_awareness_seconds)
+        self._release_wanted = self._release_wanted or freed
+        if self._release_wanted and now - self._released_at >= 1.0:
+            self._release_wanted = False
+            self._released_at = now
+            self._release_memory()
 
     async def _unload(self, room: Room) -> None:
         await self._drop(room)

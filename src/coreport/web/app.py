@@ -148,6 +148,7 @@ def make_presence(settings: Settings) -> PresenceRegistry:
 def room_policy(settings: Settings) -> RoomPolicy:
     return RoomPolicy(
         idle_unload_seconds=settings.room_idle_seconds,
+        rest_after_seconds=settings.room_rest_seconds,
         compact_every_updates=settings.compact_every_updates,
         compact_max_age_seconds=settings.compact_max_age_seconds,
         catch_up_seconds=settings.catch_up_seconds,

@@ -132,6 +132,8 @@ def test_updates_pycrdt_makes_pass(edits: list[tuple[object, ...]]) -> None:
         assert {c: (start, end) for c, start, end in shape.ranges} == {
             c: (was.get(c, 0), clock) for c, clock in now.items() if clock > was.get(c, 0)
         }
+        # What a change deletes, the document holds.
+        assert all(0 < end <= now.get(c, 0) for c, end in shape.deleted)
     check_update(doc.get_update())
     assert not skips_clocks(doc.get_update())
 
@@ -255,3 +257,14 @@ def test_string_lengths_count_utf16_units_and_invalid_utf8_is_refused() -> None:
         check_update(bad)
     with pytest.raises(Exception, match="decode"):
         Doc().apply_update(bad)  # Yrs refuses it as well
+
+
+def test_the_shape_says_how_far_deletions_reach() -> None:
+    doc: Doc = Doc()
+    doc["t"] = Text("hello world")
+    before = doc.get_state()
+    del doc.get("t", type=Text)[2:4]
+    del doc.get("t", type=Text)[6:8]
+    shape = check_update(doc.get_update(before))
+    assert shape.ranges == []
+    assert shape.deleted == [(doc.client_id, 10)]  # the last range is "rl", clocks 8-9
