@@ -69,7 +69,7 @@ FULL: dict[str, dict[str, Any]] = {
         "p99Limit": 100,
     },
     "S3": {"docs": 200, "clients": 3, "rate": 2, "warmup": 2, "duration": 10},
-    "S4": {"docs": 1000, "settle": 3},
+    "S4": {"docs": 1000, "settle": 8},
     "S5": {"edits": 20000, "syncs": 5},
     "S6": {"sockets": 1000, "docs": 100, "hold": 10, "settle": 2},
     "S7": {"docs": 10000, "batch": 100, "sampleEvery": 1000, "warmDocs": 1000, "check": 20},
