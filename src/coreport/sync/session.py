@@ -97,6 +97,33 @@ class Session:
     4413, the update refused and the document kept).
     """
 
+    # Slots: one per open socket.
+    __slots__ = (
+        "__weakref__",  # tests check that nothing keeps one alive
+        "_ack",
+        "_acked",
+        "_budget",
+        "_buffered",
+        "_closing",
+        "_cork",
+        "_done",
+        "_identity",
+        "_kept",
+        "_max_document_bytes",
+        "_max_message_bytes",
+        "_metrics",
+        "_outgoing",
+        "_presence",
+        "_reader",
+        "_send_buffer_bytes",
+        "_transport",
+        "_wakeup",
+        "_writing",
+        "label",
+        "member",
+        "writable",
+    )
+
     def __init__(
         self,
         transport: Transport,
