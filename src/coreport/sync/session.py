@@ -147,7 +147,9 @@ class Session:
         self._acked = 0
         self._max_message_bytes = max_message_bytes
         self._send_buffer_bytes = send_buffer_bytes
-        self._outgoing: deque[bytes] = deque()
+        # Made when something must wait, dropped once sent: most sockets have nothing
+        # queued most of the time, and an empty deque costs over 600 bytes.
+        self._outgoing: deque[bytes] | None = None
         self._buffered = 0
         # The writer task is sending: what is sent now must queue behind it.
         self._writing = False
@@ -197,7 +199,10 @@ class Session:
             self._metrics.errors.labels("slow_consumer").inc()
             self.close(codes.SLOW_CONSUMER, f"{self._buffered} bytes unsent")
             return
-        self._outgoing.append(data)
+        outgoing = self._outgoing
+        if outgoing is None:
+            outgoing = self._outgoing = deque()
+        outgoing.append(data)
         self._buffered += len(data)
         if not self._kept:
             self._wakeup.set()
@@ -214,7 +219,7 @@ class Session:
             and self._transport.try_send(outgoing)
         ):
             self._metrics.bytes_out.inc(self._buffered)
-            outgoing.clear()
+            self._outgoing = None
             self._buffered = 0
             return
         if outgoing:
@@ -263,8 +268,12 @@ class Session:
             self._transport.receive_with(lambda data: self._take(room, data))
             reader = asyncio.create_task(self._read(room), name=f"coreport-recv:{self.label}")
             self._reader = reader
+            # Waits without taking the reader's outcome (the writer may cancel it), for a
+            # fraction of what ``asyncio.wait`` keeps for as long as the socket is open.
+            read = Flag()
+            reader.add_done_callback(lambda _: read.set())
             try:
-                await asyncio.wait((reader,))
+                await read.wait()
             finally:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
@@ -353,13 +362,15 @@ class Session:
         """The next message to send. When a client has fallen behind, the document
         updates queued for it back to back are merged into one update: one frame, one
         apply on the client, instead of one per update."""
-        data = self._outgoing.popleft()
+        outgoing = self._outgoing
+        assert outgoing is not None  # the writer calls this only while messages wait
+        data = outgoing.popleft()
         self._buffered -= len(data)
-        if not (self._outgoing and data.startswith(_UPDATE_PREFIX)):
+        if not (outgoing and data.startswith(_UPDATE_PREFIX)):
             return data
         run = [data]
-        while self._outgoing and self._outgoing[0].startswith(_UPDATE_PREFIX):
-            following = self._outgoing.popleft()
+        while outgoing and outgoing[0].startswith(_UPDATE_PREFIX):
+            following = outgoing.popleft()
             self._buffered -= len(following)
             run.append(following)
         if len(run) == 1:
@@ -382,6 +393,8 @@ class Session:
                     await self._transport.send(data)
                     self._metrics.bytes_out.inc(len(data))
                 self._writing = False
+                if not self._outgoing:
+                    self._outgoing = None
                 if self._closing is not None:
                     break
         except Exception as exc:
@@ -389,7 +402,7 @@ class Session:
             log.debug("sending to %s failed: %s", self.label, exc)
             self._closing = self._closing or (codes.NORMAL, "send failed")
         finally:
-            self._outgoing.clear()
+            self._outgoing = None
             self._buffered = 0
             if self._reader is not None:
                 self._reader.cancel()
