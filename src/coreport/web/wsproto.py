@@ -27,13 +27,16 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
 from coreport.sync.flag import Flag, Inbox
+
+if TYPE_CHECKING:
+    # uvicorn's own names for the events (a private module: only read by the type checker).
+    from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 
 #: The scope extension whose ``"frames"`` is a socket's :class:`DirectFrames`.
 EXTENSION = "coreport.direct_frames"
@@ -115,7 +118,8 @@ class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         # The same behaviour in a tenth of the memory (see coreport.sync.flag): the queue
         # and the event live as long as the socket. Nothing else holds the originals yet.
-        self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", Inbox[ASGIReceiveEvent]())
+        inbox: Inbox[ASGIReceiveEvent] = Inbox()
+        self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", inbox)
         writable = Flag()
         writable.set()
         self.writable = cast(asyncio.Event, writable)
