@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -485,7 +485,9 @@ class Room:
             raise self._refuse(peer, "update skips clocks of its client", changed=True)
         self._metrics.updates_in.inc()
         if shape.deleted and not self._pending_possible:
-            self._pending_possible = self._deletes_ahead(shape.deleted)
+            # Deleting clocks the document lacks: Yrs keeps such deletions pending until
+            # their structs arrive.
+            self._pending_possible = self._past_clocks(shape.deleted)
         # Yrs reports exactly what the update added or deleted. Nothing means an echo of
         # something this document already has (some clients send back every update they
         # receive), a duplicate after a reconnect, or content waiting for parts not yet
@@ -508,31 +510,25 @@ class Room:
         of a client's clocks (and nothing earlier left such structs waiting)."""
         if self._gap_seen or shape.skips:
             return False
-        clocks = self._clocks
-        refreshed = False
-        for client, start, _ in shape.ranges:
-            if start > clocks.get(client, 0):
-                if not refreshed:
-                    clocks = self._clocks = decode_state_vector(self.doc.get_state())
-                    refreshed = True
-                if start > clocks.get(client, 0):
-                    # Yrs may keep some of it pending and integrate it later, when another
-                    # update fills a different gap: check every update from now on.
-                    self._gap_seen = True
-                    return False
+        if self._past_clocks((client, start) for client, start, _ in shape.ranges):
+            # Yrs may keep some of it pending and integrate it later, when another update
+            # fills a different gap: check every update from now on.
+            self._gap_seen = True
+            return False
         return True
 
-    def _deletes_ahead(self, deleted: list[tuple[int, int]]) -> bool:
-        """Whether an applied update deleted clocks the document does not hold (Yrs keeps
-        such deletions pending until their structs arrive)."""
+    def _past_clocks(self, points: Iterable[tuple[int, int]]) -> bool:
+        """Whether any ``(client, clock)`` lies past what the document holds of that
+        client. ``_clocks`` is a lower bound: it is read from the document again, once,
+        before anything is called past it."""
         clocks = self._clocks
         refreshed = False
-        for client, end in deleted:
-            if end > clocks.get(client, 0):
+        for client, clock in points:
+            if clock > clocks.get(client, 0):
                 if not refreshed:
                     clocks = self._clocks = decode_state_vector(self.doc.get_state())
                     refreshed = True
-                if end > clocks.get(client, 0):
+                if clock > clocks.get(client, 0):
                     return True
         return False
 
