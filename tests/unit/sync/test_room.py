@@ -55,21 +55,6 @@ def synced(room: Room, peer: RecordingPeer) -> None:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-def bus() -> RecordingBus:
-    return RecordingBus()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 async def rooms(store: MemoryStore, bus: RecordingBus, clock: ManualClock) -> AsyncIterator[Rooms]:
     policy = RoomPolicy(idle_unload_seconds=30, compact_every_updates=3, catch_up_seconds=1e9)
     async with Rooms(store, bus, Metrics(), clock, instance="me", policy=policy) as registry:

@@ -29,16 +29,6 @@ DOC = "reports/r1"
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 async def rooms(store: MemoryStore, clock: ManualClock) -> AsyncIterator[Rooms]:
     policy = RoomPolicy(idle_unload_seconds=30, catch_up_seconds=1e9)
     async with Rooms(

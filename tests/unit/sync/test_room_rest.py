@@ -35,21 +35,6 @@ async def rooms(
         yield registry
 
 
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-def bus() -> RecordingBus:
-    return RecordingBus()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
 def resting(metrics: Metrics) -> float | None:
     return metrics.registry.get_sample_value("coreport_resting_rooms")
 
@@ -213,6 +198,10 @@ async def test_memory_goes_back_to_the_system_after_rooms_rest_at_most_once_a_se
         assert released[2:] == [clock.now()]
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="malloc_trim is glibc's")
-def test_the_heap_is_trimmed_on_linux() -> None:
-    assert heap.trim() > 0.0
+def test_the_heap_is_trimmed_where_the_c_library_can() -> None:
+    # glibc (every Linux machine this runs on, CI's included) has malloc_trim; elsewhere
+    # trimming does nothing and says so by taking no time.
+    if sys.platform == "linux":
+        assert heap.trim() > 0.0
+    else:
+        assert heap.trim() == 0.0
