@@ -248,7 +248,6 @@ class Rooms:
         periodic = now - self._last_catch_up >= policy.catch_up_seconds
         if periodic:
             self._last_catch_up = now
-        freed = False
         for room in list(self._rooms.values()):
             if (
                 room.refs == 0
@@ -257,16 +256,15 @@ class Rooms:
                 and not room.has_pending_writes
             ):
                 await self._unload(room)
-                freed = True
+                self._release_wanted = True
                 continue
             if (
                 policy.rest_after_seconds > 0
-                and not room.resting
                 and now - room.active_at >= policy.rest_after_seconds
                 and room.size_bytes <= policy.rest_max_bytes
                 and room.rest()
             ):
-                freed = True
+                self._release_wanted = True
             rows = room.rows_since_snapshot
             if rows >= policy.compact_every_updates or (
                 rows > 0
@@ -279,7 +277,6 @@ class Rooms:
             ):
                 await self.catch_up(room)
             room.expire_remote_awareness(now - policy.remote_awareness_seconds)
-        self._release_wanted = self._release_wanted or freed
         if self._release_wanted and now - self._released_at >= 1.0:
             self._release_wanted = False
             self._released_at = now
