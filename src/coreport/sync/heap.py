@@ -10,20 +10,15 @@ is no such call and this does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import logging
 import time
 from collections.abc import Callable
 
-log = logging.getLogger(__name__)
-
 
 def _find_malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    # The symbols the process already has loaded (the C library among them): no search
+    # of the library path, which ``ctypes.util.find_library`` does by running ``ldconfig``.
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
     trim.argtypes = [ctypes.c_size_t]
