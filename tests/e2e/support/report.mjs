@@ -47,11 +47,15 @@ export class ReportPage {
     await this.page.keyboard.type(text, { delay: 5 })
   }
 
-  /** Put the caret at the very end of the document, and wait until the page shows it there. */
+  /**
+   * Put the caret at the very end of the document, and wait until both the page and the
+   * editor show it there. Keys act on the editor's selection, which follows the page's a
+   * moment later; a key pressed in between lands where the editor last had the caret
+   * (seen: Enter splitting the first heading), so the caret counts as placed only once
+   * the two agree. A click whose selection the editor never took is made again.
+   */
   async placeCaretAtEnd() {
-    await this.body.locator(':scope > *').last().click()
-    await this.page.keyboard.press('Control+End')
-    await this.explainFailure('placing the caret at the end', () =>
+    const atEnd = () =>
       this.page.waitForFunction(() => {
         const root = document.querySelector('.ProseMirror')
         const selection = window.getSelection()
@@ -62,9 +66,31 @@ export class ReportPage {
         after.setEnd(root, root.childNodes.length)
         const rest = after.cloneContents()
         for (const caret of rest.querySelectorAll('.collaboration-carets__caret')) caret.remove()
-        return rest.textContent === ''
-      }, undefined, WAIT),
-    )
+        if (rest.textContent !== '') return false
+        // TipTap keeps its editor on the editable element; the document ends in a
+        // textblock, whose end is one position before the document's.
+        const state = root.editor?.state
+        return state !== undefined && state.selection.empty && state.selection.from === state.doc.content.size - 1
+      }, undefined, { timeout: 3_000 })
+    const describe = () =>
+      this.page.evaluate(() => {
+        const state = document.querySelector('.ProseMirror')?.editor?.state
+        const selection = window.getSelection()
+        return `the editor's caret is at ${state?.selection.from} of ${state?.doc.content.size}, the page's in ${selection?.focusNode?.nodeName} at ${selection?.focusOffset}`
+      })
+    for (let attempt = 1; ; attempt++) {
+      await this.body.locator(':scope > *').last().click()
+      await this.page.keyboard.press('Control+End')
+      try {
+        await atEnd()
+        return
+      } catch (error) {
+        if (attempt === 3) {
+          const where = await describe().catch(() => 'unknown')
+          await this.explainFailure(`placing the caret at the end (${where})`, () => Promise.reject(error))
+        }
+      }
+    }
   }
 
   /** Type at the end of the first paragraph that starts with `start`. */
