@@ -52,11 +52,13 @@ class Transport(Protocol):
         """Send ``messages`` now, in order, without waiting, if the connection can take
         them at once; ``False`` (nothing sent) means they must go through ``send``."""
 
-    def receive_with(self, receiver: Callable[[bytes], object] | None) -> bool:
+    def receive_with(self, receiver: Callable[[bytes | None], object] | None) -> bool:
         """Hand binary frames to ``receiver`` as they arrive, in order with what
-        ``receive`` returns, instead of returning them from ``receive``; ``None`` stops
-        it. ``False``: the transport has no such path (everything comes from
-        ``receive``). ``receiver`` must not raise."""
+        ``receive`` returns, instead of returning them from ``receive``, and call it with
+        ``None`` once for each thing ``receive`` has to return (a disconnect, a refused
+        frame, frames that must wait behind those); ``None`` stops it. ``False``: the
+        transport has no such path (everything comes from ``receive``). ``receiver``
+        must not raise."""
 
     async def send(self, data: bytes) -> None: ...
 
@@ -102,6 +104,7 @@ class Session:
         "__weakref__",  # tests check that nothing keeps one alive
         "_ack",
         "_acked",
+        "_announced",
         "_budget",
         "_buffered",
         "_closing",
@@ -116,9 +119,9 @@ class Session:
         "_presence",
         "_reader",
         "_send_buffer_bytes",
+        "_stopped",
         "_transport",
-        "_wakeup",
-        "_writing",
+        "_writer",
         "label",
         "member",
         "writable",
@@ -151,15 +154,19 @@ class Session:
         # queued most of the time, and an empty deque costs over 600 bytes.
         self._outgoing: deque[bytes] | None = None
         self._buffered = 0
-        # The writer task is sending: what is sent now must queue behind it.
-        self._writing = False
+        # Sending what waits in ``_outgoing``, or closing; made when needed and gone once
+        # all is sent, so an idle socket has none. What is sent meanwhile queues behind.
+        self._writer: asyncio.Task[None] | None = None
         self._cork = cork
         # Written to directly this turn: further messages wait in ``_outgoing`` for the
         # cork's flush on the next turn (see ``flush``).
         self._kept = False
-        self._wakeup = Flag()
         self._closing: tuple[CloseCode, str] | None = None
+        # Reads what the transport cannot hand over directly (see ``serve``): as many
+        # messages as it has announced, or all (None) where it hands over none.
         self._reader: asyncio.Task[None] | None = None
+        self._announced: int | None = 0
+        self._stopped = Flag()  # set once the socket is closed (or being closed)
         self._done = Flag()
         self._presence = presence
         self.member = f"{label}#{id(self):x}"
@@ -182,7 +189,7 @@ class Session:
         # together on the next turn (see ``SendCork``): one write for a whole batch.
         # Otherwise (the client reads slowly, or the transport has no direct path) the
         # writer task sends them, merged with whatever else piles up.
-        idle = not (self._outgoing or self._writing or self._kept)
+        idle = not (self._outgoing or self._writer or self._kept)
         cork = self._cork
         if idle:
             if cork is not None and cork.holding:
@@ -205,7 +212,7 @@ class Session:
         outgoing.append(data)
         self._buffered += len(data)
         if not self._kept:
-            self._wakeup.set()
+            self._wake_writer()
 
     def flush(self) -> None:
         """Write what was kept in one go, or leave it to the writer task if the
@@ -214,7 +221,7 @@ class Session:
         outgoing = self._outgoing
         if (
             self._closing is None
-            and not self._writing
+            and self._writer is None
             and outgoing
             and self._transport.try_send(outgoing)
         ):
@@ -223,7 +230,7 @@ class Session:
             self._buffered = 0
             return
         if outgoing:
-            self._wakeup.set()
+            self._wake_writer()
 
     def ack(self, seq: int) -> None:
         self._acked += 1
@@ -238,7 +245,12 @@ class Session:
             self._closing = (code, detail)
             if code.code != codes.NORMAL.code:
                 log.info("closing %s: %d %s %s", self.label, code.code, code.reason, detail)
-            self._wakeup.set()
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if self._writer is None:
+            loop = asyncio.get_running_loop()
+            self._writer = loop.create_task(self._write(), name=f"coreport-send:{self.label}")
 
     # -- running -----------------------------------------------------------------------
 
@@ -249,7 +261,6 @@ class Session:
     async def serve(self, room: Room) -> None:
         """Run the connection until either side closes it; leaves no task behind."""
         self._metrics.open_sockets.inc()
-        writer = asyncio.create_task(self._write(), name=f"coreport-send:{self.label}")
         room.join(self)
         if self._presence is not None:
             identity = self._identity
@@ -260,43 +271,59 @@ class Session:
                 color=identity.color if identity else None,
             )
         try:
-            # The reader ends when the client goes or misbehaves; the writer cancels it
-            # when the server closes the socket (a client need not answer a close).
             # Where the transport can, frames are handled as they arrive, without a task
-            # switch each; the reader task then sees only what they cannot carry (the
-            # disconnect, frames queued before this point).
-            self._transport.receive_with(lambda data: self._take(room, data))
-            reader = asyncio.create_task(self._read(room), name=f"coreport-recv:{self.label}")
-            self._reader = reader
-            # Waits without taking the reader's outcome (the writer may cancel it), for a
-            # fraction of what ``asyncio.wait`` keeps for as long as the socket is open.
-            read = Flag()
-            reader.add_done_callback(lambda _: read.set())
-            try:
-                await read.wait()
-            finally:
-                reader.cancel()
-                await asyncio.gather(reader, return_exceptions=True)
+            # switch each, and a reader task reads only what the transport announces it
+            # has queued (the disconnect, a text frame, frames that arrived before this
+            # point or behind those), then ends: an idle socket has no task of its own.
+            # Elsewhere a reader runs throughout.
+            # The reader ends when the client goes or misbehaves; the writer then closes
+            # the socket, as it does when the server closes it first (a client need not
+            # answer a close, so the reader is not waited for).
+            if not self._transport.receive_with(lambda data: self._arrived(room, data)):
+                self._announced = None
+                self._start_reader(room)
+            await self._stopped.wait()
         finally:
             self._transport.receive_with(None)
+            reader = self._reader
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
             room.leave(self)
             if self._presence is not None:
                 self._presence.left(self.member)
             self.close(codes.NORMAL)
-            await writer
+            if self._writer is not None:
+                await self._writer
             self._metrics.open_sockets.dec()
             self._done.set()
+
+    def _arrived(self, room: Room, data: bytes | None) -> None:
+        if data is not None:
+            self._take(room, data)
+            return
+        assert self._announced is not None
+        self._announced += 1
+        if self._reader is None and self._closing is None:
+            self._start_reader(room)
+
+    def _start_reader(self, room: Room) -> None:
+        loop = asyncio.get_running_loop()
+        self._reader = loop.create_task(self._read(room), name=f"coreport-recv:{self.label}")
 
     async def _read(self, room: Room) -> None:
         try:
             # The frame is handled in its own call, so nothing keeps it alive while the
             # next one is awaited (an idle socket holds no message).
             while self._take(room, await self._transport.receive()):
-                pass
+                if self._announced is not None:
+                    self._announced -= 1
+                    if not self._announced:
+                        self._reader = None  # all read: the next announcement starts another
+                        return
         except Exception as exc:  # the transport refused a frame (text) or broke
             self._failed(exc)
-        finally:
-            self._stop_reading()
+        self._stop_reading()
 
     def _take(self, room: Room, data: bytes | None) -> bool:
         """Handle one frame (``None``: the client has gone); ``False`` once the session
@@ -324,7 +351,7 @@ class Session:
         # The client is gone or misbehaved: stop writing to it.
         if self._closing is None:
             self._closing = (codes.NORMAL, "client left")
-        self._wakeup.set()
+            self._wake_writer()
 
     def _handle(self, room: Room, data: bytes | None) -> bool:
         """Handle one frame; ``False`` once the client has gone or must be closed."""
@@ -384,29 +411,25 @@ class Session:
 
     async def _write(self) -> None:
         try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                self._writing = True
-                while self._outgoing and self._closing is None:
-                    data = self._next_frame()
-                    await self._transport.send(data)
-                    self._metrics.bytes_out.inc(len(data))
-                self._writing = False
-                if not self._outgoing:
-                    self._outgoing = None
-                if self._closing is not None:
-                    break
+            while self._outgoing and self._closing is None:
+                data = self._next_frame()
+                await self._transport.send(data)
+                self._metrics.bytes_out.inc(len(data))
         except Exception as exc:
             # The socket broke under us; the reader will see the disconnect.
             log.debug("sending to %s failed: %s", self.label, exc)
             self._closing = self._closing or (codes.NORMAL, "send failed")
         finally:
-            self._outgoing = None
-            self._buffered = 0
-            if self._reader is not None:
-                self._reader.cancel()
-        code, detail = self._closing or (codes.NORMAL, "")
+            if self._closing is None:
+                # All sent: the next message that must wait makes a new writer.
+                self._outgoing = None
+                self._writer = None
+        if self._closing is None:
+            return
+        self._outgoing = None
+        self._buffered = 0
+        self._stopped.set()
+        code, detail = self._closing
         try:
             await self._transport.close(code.code, _reason(code, detail))
         except Exception as exc:

@@ -55,7 +55,7 @@ class AsgiTransport:
     def try_send(self, messages: Sequence[bytes]) -> bool:
         return self._direct is not None and self._direct.try_send(messages)
 
-    def receive_with(self, receiver: Callable[[bytes], object] | None) -> bool:
+    def receive_with(self, receiver: Callable[[bytes | None], object] | None) -> bool:
         if self._direct is None:
             return False
         self._direct.receive_with(receiver)

@@ -15,7 +15,9 @@ socket's queue, a future resolved, the session's reader task woken and switched 
 the dict taken apart again. :meth:`DirectFrames.receive_with` lets the session take the
 message in the protocol's own ``data_received`` callback instead, while nothing waits in
 the queue (so order is kept: once anything is queued, everything after it is queued
-too). Text frames, the close handshake and disconnects still go through the queue.
+too). Text frames, the close handshake and disconnects still go through the queue, and
+the receiver is told when something is put there, so the session needs no task waiting
+on the queue for the socket's whole life, only once there is something to read.
 
 uvicorn offers the object to the application in the ASGI scope's extensions, as
 ``scope["extensions"][EXTENSION]["frames"]``; an application served by another server
@@ -48,8 +50,9 @@ _BINARY_FIN = 0x82  # FIN bit, opcode 2 (binary); server frames are never masked
 _READ_AHEAD_MESSAGES = 8
 _READ_AHEAD_BYTES = 16 * 1024
 
-#: Takes one binary message as it arrives (see :meth:`DirectFrames.receive_with`).
-Receiver = Callable[[bytes], object]
+#: Takes one binary message as it arrives, or ``None`` when something was queued for
+#: ASGI ``receive()`` (see :meth:`DirectFrames.receive_with`).
+Receiver = Callable[[bytes | None], object]
 
 
 def binary_frame(payload: bytes) -> bytes:
@@ -101,10 +104,15 @@ class DirectFrames:
 
     def receive_with(self, receiver: Receiver | None) -> None:
         """Call ``receiver`` with each binary message as it arrives, instead of queueing it
-        for ASGI ``receive()``, whenever the queue is empty; ``None`` goes back to
-        queueing all. The receiver runs inside the protocol's ``data_received``: it must
-        not raise."""
-        self._protocol.receiver = receiver
+        for ASGI ``receive()``, whenever the queue is empty, and with ``None`` for each
+        event queued (at once for those the queue holds already): the application then
+        reads that many from the queue. ``None`` goes back to queueing all, unannounced.
+        The receiver runs inside the protocol's callbacks: it must not raise."""
+        protocol = self._protocol
+        protocol.receiver = receiver
+        if receiver is not None:
+            for _ in range(protocol.queue.qsize()):
+                receiver(None)
 
 
 class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -118,11 +126,16 @@ class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         # The same behaviour in a tenth of the memory (see coreport.sync.flag): the queue
         # and the event live as long as the socket. Nothing else holds the originals yet.
-        inbox: Inbox[ASGIReceiveEvent] = Inbox()
+        inbox: Inbox[ASGIReceiveEvent] = Inbox(on_put=self._queued)
         self.queue = cast("asyncio.Queue[ASGIReceiveEvent]", inbox)
         writable = Flag()
         writable.set()
         self.writable = cast(asyncio.Event, writable)
+
+    def _queued(self) -> None:
+        receiver = self.receiver
+        if receiver is not None:
+            receiver(None)
 
     def send_receive_event_to_app(self) -> None:
         receiver = self.receiver

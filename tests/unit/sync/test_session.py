@@ -35,7 +35,7 @@ class HeldTransport:
     def try_send(self, messages: Sequence[bytes]) -> bool:
         return False  # no direct path: every message goes through send()
 
-    def receive_with(self, receiver: Callable[[bytes], object] | None) -> bool:
+    def receive_with(self, receiver: Callable[[bytes | None], object] | None) -> bool:
         return False  # every frame comes from receive()
 
     async def send(self, data: bytes) -> None:
@@ -67,7 +67,6 @@ def updates(count: int) -> list[bytes]:
 async def test_updates_queued_behind_a_slow_send_go_out_merged() -> None:
     transport = HeldTransport()
     session = Session(transport, Metrics(), label="t")
-    writer = asyncio.create_task(session._write())
     parts = updates(20)
     session.send(messages.sync_update(parts[0]))
     await asyncio.sleep(0)  # the writer takes the first message and waits in send()
@@ -86,17 +85,16 @@ async def test_updates_queued_behind_a_slow_send_go_out_merged() -> None:
     doc.apply_update(parsed.update)
     assert str(doc.get("t", type=Text)) == "".join(f"<{i}>" for i in range(20))
     session.close(codes.NORMAL)
-    await writer
+    await asyncio.wait_for(transport.gone.wait(), 5)
 
 
 async def test_a_client_that_stops_reading_is_dropped() -> None:
     transport = HeldTransport()  # never opened: nothing is ever delivered
     session = Session(transport, Metrics(), label="t", send_buffer_bytes=10_000)
-    writer = asyncio.create_task(session._write())
     for part in updates(2000):
         session.send(messages.sync_update(part))
     transport.open.set()
-    await asyncio.wait_for(writer, 5)
+    await asyncio.wait_for(transport.gone.wait(), 5)
     assert transport.closed is not None
     assert transport.closed[0] == codes.SLOW_CONSUMER.code
 
@@ -120,7 +118,6 @@ class DirectTransport(HeldTransport):
 async def test_messages_go_straight_out_while_the_socket_has_room_and_keep_their_order() -> None:
     transport = DirectTransport()
     session = Session(transport, Metrics(), label="t")
-    writer = asyncio.create_task(session._write())
     first, second, third, fourth = (messages.ack(i, i) for i in range(1, 5))
     session.send(first)
     assert transport.sent == [first]  # no task switch: written in the call
@@ -137,7 +134,7 @@ async def test_messages_go_straight_out_while_the_socket_has_room_and_keep_their
     session.send(first)
     assert transport.sent[-1] == first  # the queue is empty again: straight out
     session.close(codes.NORMAL)
-    await writer
+    await asyncio.wait_for(transport.gone.wait(), 5)
 
 
 @asynccontextmanager
@@ -149,11 +146,10 @@ async def corked_pair() -> AsyncIterator[
     first, second = DirectTransport(), DirectTransport()
     a = Session(first, Metrics(), label="a", cork=cork)
     b = Session(second, Metrics(), label="b", cork=cork)
-    writers = [asyncio.create_task(s._write()) for s in (a, b)]
     yield cork, a, b, first, second
     for session in (a, b):
         session.close(codes.NORMAL)
-    await asyncio.gather(*writers)
+    await asyncio.wait_for(asyncio.gather(first.gone.wait(), second.gone.wait()), 5)
 
 
 async def test_what_follows_a_write_in_the_same_turn_of_the_loop_goes_in_one_write() -> None:
@@ -189,7 +185,6 @@ async def test_kept_messages_the_socket_cannot_take_go_through_the_writer() -> N
     cork = SendCork()
     transport = DirectTransport()
     session = Session(transport, Metrics(), label="a", cork=cork)
-    writer = asyncio.create_task(session._write())
     batch = [messages.ack(i, i) for i in range(1, 4)]
     for message in batch:
         session.send(message)
@@ -200,7 +195,7 @@ async def test_kept_messages_the_socket_cannot_take_go_through_the_writer() -> N
     await transport.wait_for_frames(3)
     assert transport.sent == batch
     session.close(codes.NORMAL)
-    await writer
+    await asyncio.wait_for(transport.gone.wait(), 5)
 
 
 class ReceivingTransport(HeldTransport):
@@ -209,10 +204,16 @@ class ReceivingTransport(HeldTransport):
 
     def __init__(self) -> None:
         super().__init__()
-        self.receiver: Callable[[bytes], object] | None = None
+        self.receiver: Callable[[bytes | None], object] | None = None
         self.offered = asyncio.Event()
+        self.queued: list[bytes] = []  # what receive() returns first, as announced
 
-    def receive_with(self, receiver: Callable[[bytes], object] | None) -> bool:
+    async def receive(self) -> bytes | None:
+        if self.queued:
+            return self.queued.pop(0)
+        return await super().receive()
+
+    def receive_with(self, receiver: Callable[[bytes | None], object] | None) -> bool:
         self.receiver = receiver
         if receiver is not None:
             self.offered.set()
@@ -261,3 +262,41 @@ async def test_frames_handed_over_as_they_arrive_reach_the_room_and_a_bad_one_cl
     assert transport.receiver is None  # handed back: the protocol holds no session
     assert room.members == []
     assert metrics.registry.get_sample_value("coreport_errors_total", {"kind": "protocol"}) == 1
+
+
+async def test_an_idle_socket_has_no_task_and_one_reads_only_once_something_is_queued() -> None:
+    transport = ReceivingTransport()
+    transport.open.set()
+    room = RecordingRoom()
+    session = Session(transport, Metrics(), label="t")
+    serving = asyncio.create_task(session.serve(cast(Room, room)))
+    await asyncio.wait_for(transport.offered.wait(), 5)
+    receiver = transport.receiver
+    assert receiver is not None
+    step1 = messages.sync_step1(b"\x00")
+    receiver(step1)
+    session.send(messages.query_awareness())  # no direct send here: a writer sends it
+    await transport.wait_for_frames(1)
+    await asyncio.sleep(0)  # the writer, having sent all, ends
+    assert asyncio.all_tasks() == {asyncio.current_task(), serving}
+    assert room.received == [parse_message(step1)]
+
+    # Two frames queued the ordinary way (say, behind a frame the transport refused):
+    # announced one by one, read by a reader that ends once it has read both.
+    step2 = messages.sync_step2(b"\x00\x00")
+    transport.queued += [step1, step2]
+    receiver(None)
+    receiver(None)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert room.received == [parse_message(step1), parse_message(step1), parse_message(step2)]
+    assert asyncio.all_tasks() == {asyncio.current_task(), serving}
+
+    # The client goes: the transport announces something to read, and a reader reads it.
+    transport.gone.set()
+    receiver(None)
+    await asyncio.wait_for(serving, 5)
+    assert transport.closed is not None
+    assert transport.closed[0] == codes.NORMAL.code
+    assert room.members == []
+    assert asyncio.all_tasks() == {asyncio.current_task()}

@@ -165,6 +165,10 @@ async def test_an_accepted_socket_lets_go_of_its_handshake() -> None:
         assert frames is not None
         assert frames.try_send([b"x"])
         assert transport.written[-1] == binary_frame(b"x")
+        # The new parser reads frames as the old one would have.
+        proto.data_received(masked(b"first") + masked(b"second"))
+        assert await received(proto) == b"first"
+        assert await received(proto) == b"second"
     finally:
         proto.stop_keepalive()
 
@@ -208,7 +212,7 @@ async def test_binary_messages_go_to_the_receiver_while_nothing_waits_in_the_que
     proto, transport = accepted_protocol()
     frames = direct_frames(cast(dict[str, Any], proto.scope))
     assert frames is not None
-    got: list[bytes] = []
+    got: list[bytes | None] = []
     frames.receive_with(got.append)
 
     proto.data_received(masked(b"one") + masked(b"two"))
@@ -218,9 +222,9 @@ async def test_binary_messages_go_to_the_receiver_while_nothing_waits_in_the_que
     assert got[-1] == b"three"  # a fragmented message arrives whole
 
     # A text frame is the application's to refuse: it queues, and what follows it queues
-    # behind it so the order holds.
+    # behind it so the order holds. The receiver is told each time (None): read the queue.
     proto.data_received(frame(Opcode.TEXT, b"text") + masked(b"four"))
-    assert got == [b"one", b"two", b"three"]
+    assert got == [b"one", b"two", b"three", None, None]
     assert (await proto.receive())["type"] == "websocket.receive"
     assert await received(proto) == b"four"
     proto.data_received(masked(b"five"))  # the queue is empty again
@@ -228,6 +232,13 @@ async def test_binary_messages_go_to_the_receiver_while_nothing_waits_in_the_que
 
     frames.receive_with(None)
     proto.data_received(masked(b"six"))
-    assert got[-1] == b"five"
+    assert got[-1] == b"five"  # queued, unannounced
+    frames.receive_with(got.append)
+    assert got[-1] is None  # taken up again while something waits: told at once
     assert await received(proto) == b"six"
     assert (transport.pauses, transport.resumes) == (0, 0)
+
+    told = len(got)
+    proto.connection_lost(None)  # the disconnect is announced like any queued event
+    assert got[told:] == [None]
+    assert (await proto.receive())["type"] == "websocket.disconnect"
