@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+from websockets.protocol import Protocol
 
 from coreport.sync.flag import Flag, Inbox
 
@@ -170,6 +171,21 @@ class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
             # The handshake's request and response, with all their headers, are only read
             # until the response is sent; a socket would keep them for its whole life.
             del self.request, self.response
+            self._forget_request()
+
+    def _forget_request(self) -> None:
+        """Restart websockets' frame parser, whose generator still holds the handshake
+        request (a local of the handshake step it began with), with a fresh one that
+        starts where the old one waits: at the first frame, nothing read (websockets
+        swaps its own parser the same way when it stops reading)."""
+        conn = self.conn
+        # A client sends no frame before it has the response; if one did, it stays.
+        if conn.reader.buffer or conn.reader.eof or conn.parser_exc is not None:
+            return
+        old = conn.parser
+        conn.parser = Protocol.parse(conn)
+        next(conn.parser)  # a generator runs to its first wait when started
+        old.close()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

@@ -4,6 +4,8 @@ socket cannot take a write now (so the session queues through ASGI instead)."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -155,12 +157,16 @@ def accepted_protocol() -> tuple[CoreportWebSocketProtocol, ReadTransport]:
 
 async def test_an_accepted_socket_lets_go_of_its_handshake() -> None:
     proto, transport = upgraded_protocol()
+    request = weakref.ref(proto.request)
     await proto.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
     try:
         assert transport.written[-1].startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
-        # The request and response headers are not kept for the socket's life.
+        # The request and response headers are not kept for the socket's life, not even
+        # by websockets' frame parser, which began with the handshake.
         assert not hasattr(proto, "request")
         assert not hasattr(proto, "response")
+        gc.collect()
+        assert request() is None
         frames = direct_frames(cast(dict[str, Any], proto.scope))
         assert frames is not None
         assert frames.try_send([b"x"])
