@@ -100,6 +100,7 @@ class _RemoteAwareness:
 
 #: The state vector of a client that holds nothing (no clients).
 _EMPTY_STATE = b"\x00"
+_NO_SEQS: frozenset[int] = frozenset()
 #: The smallest sync step 2 for such a client that a room keeps for the next joiners.
 _KEEP_FULL_REPLY_BYTES = 64 * 1024
 
@@ -185,7 +186,9 @@ class Room:
         self._metrics = metrics
         self._clock = clock
         self._on_broken = on_broken
-        self.peers: dict[Peer, set[int]] = {}
+        # Each client, with the awareness client ids it announced (made on its first
+        # announcement: a client that announces none, like the SDK's, has no set).
+        self.peers: dict[Peer, set[int] | None] = {}
         # Peers not yet sent their first sync step 2: ``None`` until they ask for it (their
         # step 1), then the document updates to send right after it. See ``_answer_step1``.
         self._unsynced: dict[Peer, list[bytes] | None] = {}
@@ -220,7 +223,8 @@ class Room:
         # Store sequence bookkeeping: every seq <= known_seq has been applied here.
         self.known_seq = 0
         self.snapshot_seq = 0
-        self._ahead: set[int] = set()
+        # Seqs seen on the bus past a gap (a set made when there is one: rooms rarely do).
+        self._ahead: set[int] | frozenset[int] = _NO_SEQS
         # Updates from other instances that arrived before their predecessors.
         self._early: dict[int, bytes] = {}
         self.gap_since: float | None = None
@@ -307,7 +311,7 @@ class Room:
                 self.size_bytes += len(gained)
         if state.last_seq > self.known_seq:
             self.known_seq = state.last_seq
-            self._ahead = {s for s in self._ahead if s > self.known_seq}
+            self._ahead = {s for s in self._ahead if s > self.known_seq} or _NO_SEQS
             self._advance()
         if self.known_seq > self.snapshot_seq and self.dirty_since is None:
             self.dirty_since = self._clock.now()
@@ -324,7 +328,7 @@ class Room:
             self.known_seq = seq
             self._advance()
         else:
-            self._ahead.add(seq)
+            self._ahead_set().add(seq)
             if self.gap_since is None:
                 self.gap_since = self._clock.now()
         if self.dirty_since is None:
@@ -334,7 +338,7 @@ class Room:
         while True:
             following = self.known_seq + 1
             if following in self._ahead:
-                self._ahead.discard(following)
+                self._ahead_set().discard(following)
             elif following in self._early:
                 self._apply_in_order(self._early.pop(following))
             else:
@@ -342,8 +346,15 @@ class Room:
             self.known_seq = following
         for seq in [s for s in self._early if s <= self.known_seq]:
             del self._early[seq]
-        if not self._ahead and not self._early:
-            self.gap_since = None
+        if not self._ahead:
+            self._ahead = _NO_SEQS
+            if not self._early:
+                self.gap_since = None
+
+    def _ahead_set(self) -> set[int]:
+        if not isinstance(self._ahead, set):
+            self._ahead = set()
+        return self._ahead
 
     @property
     def rows_since_snapshot(self) -> int:
@@ -361,7 +372,7 @@ class Room:
 
     def join(self, peer: Peer) -> None:
         """Start the sync handshake with a new client and show it who is here."""
-        self.peers[peer] = set()
+        self.peers[peer] = None
         self._unsynced[peer] = None
         peer.send(messages.sync_step1(self.doc.get_state()))
         present = self._present_entries()
@@ -620,9 +631,11 @@ class Room:
             self._held.pop(0)[1]()
 
     def _receive_awareness(self, peer: Peer, message: AwarenessUpdate) -> None:
-        owned = self.peers.get(peer)
-        if owned is None:
+        if peer not in self.peers:
             return
+        owned = self.peers[peer]
+        if owned is None:
+            owned = self.peers[peer] = set()
         changed = []
         for entry in message.entries:
             if not self._accept_awareness(entry):
@@ -715,7 +728,7 @@ class Room:
         local = [
             self._awareness[cid]
             for owned in self.peers.values()
-            for cid in owned
+            for cid in owned or ()
             if cid in self._awareness
         ]
         if local:
