@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -135,5 +137,111 @@ async def test_a_compaction_overtaken_by_a_delete_writes_nothing(tmp_path: Path)
         state = await store.load("reports/a")
         assert (state.snapshot, [u.seq for u in state.updates]) == (None, [1, 2, 3])
         assert contents(rebuild(state)) == contents(new.doc)
+    finally:
+        await store.close()
+
+
+async def test_a_small_append_commits_on_the_loop_while_the_worker_is_idle(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    worker = store._worker
+    assert worker is not None
+    try:
+        threads: list[int] = []
+
+        def note_thread(conn: sqlite3.Connection) -> int:
+            threads.append(threading.get_ident())
+            return int(conn.execute("SELECT 1").fetchone()[0])
+
+        assert worker.run_inline("probe", note_thread) == 1
+        assert threads == [threading.get_ident()]  # this thread: no hop to the worker
+        # While the worker has a call in hand, the connection is its own: nothing runs here.
+        started = threading.Event()
+        release = threading.Event()
+
+        def hold(conn: sqlite3.Connection) -> None:
+            started.set()
+            release.wait(5)
+
+        held = asyncio.create_task(store._call("hold", hold))
+        await asyncio.to_thread(started.wait, 5)
+        assert worker.run_inline("probe", note_thread) is None
+        # ... and an append goes to the worker, behind the held call, in order.
+        appended = asyncio.create_task(store.append([("reports/a", b"\x00\x00")]))
+        await asyncio.sleep(0.01)
+        assert not appended.done()
+        release.set()
+        await held
+        assert await appended == [1]
+        assert await store.append([("reports/a", b"\x00\x00")]) == [2]  # idle again: inline
+        assert len(threads) == 1
+    finally:
+        await store.close()
+
+
+async def test_an_append_never_holds_the_loop_while_another_process_has_the_lock(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "coreport.db"
+    store = SQLiteStore(path)
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process writing
+        loop = asyncio.get_running_loop()
+        ticks: list[float] = []
+
+        async def tick() -> None:
+            while True:
+                ticks.append(loop.time())
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(tick())
+        appended = asyncio.create_task(store.append([("reports/a", b"\x00\x00")]))
+        await asyncio.sleep(0.5)
+        assert not appended.done()  # waiting for the lock, on the worker
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(appended, 5) == [1]
+        ticker.cancel()
+        # The loop went on turning meanwhile: no gap near the 500 ms the lock was held.
+        assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.3
+        # The inline path took its busy timeout back: the worker's calls still wait.
+        timeout = await store._call(
+            "inspect", lambda conn: conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        )
+        assert timeout == 5000
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_appends_go_to_the_worker_while_commits_are_slow_on_average(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    worker = store._worker
+    assert worker is not None
+    try:
+
+        def taking(seconds: float) -> Callable[[sqlite3.Connection], str]:
+            def work(conn: sqlite3.Connection) -> str:
+                time.sleep(seconds)
+                return "done"
+
+            return work
+
+        # One slow commit among fast ones (an fsync that stalled) changes nothing.
+        assert worker.run_inline("fast", taking(0)) == "done"
+        assert worker.run_inline("spike", taking(0.005)) == "done"
+        assert worker.run_inline("fast", taking(0)) == "done"
+        # A disk this slow would hold the event loop at every commit: the worker takes them.
+        assert worker.run_inline("slow disk", taking(0.05)) == "done"
+        assert worker.run_inline("fast", taking(0)) is None
+        assert await store.append([("reports/a", b"\x00\x00")]) == [1]
+        # Fast commits on the worker bring the average down, and the loop takes them again.
+        for _ in range(40):
+            await store._call("fast", taking(0), commit=True)
+        assert worker.run_inline("fast", taking(0)) == "done"
     finally:
         await store.close()
