@@ -13,16 +13,6 @@ from tests.support.fakes import ManualClock, RecordingBus
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def bus() -> RecordingBus:
-    return RecordingBus()
-
-
-@pytest.fixture
 async def access(
     tmp_path: Path, clock: ManualClock, bus: RecordingBus
 ) -> AsyncIterator[AccessService]:

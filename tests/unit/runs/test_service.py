@@ -48,11 +48,6 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteRunStore]:
 
 
 @pytest.fixture
-def bus() -> RecordingBus:
-    return RecordingBus()
-
-
-@pytest.fixture
 def service(store: SQLiteRunStore, bus: RecordingBus) -> RunService:
     limits = RunLimits(max_media_bytes=1000, live_rows_per_message=2)
     return RunService(store, bus, ManualClock(), limits=limits, new_id=lambda: "r1")

@@ -1,23 +1,13 @@
-"""Fakes the room and registry tests share: an in-memory store, a recording bus and a
-manual clock, fresh for each test."""
+"""The in-memory store the room and registry tests share, fresh for each test (the clock
+and the bus come from tests/unit/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.fakes import ManualClock, MemoryStore, RecordingBus
+from tests.support.fakes import MemoryStore
 
 
 @pytest.fixture
 def store() -> MemoryStore:
     return MemoryStore()
-
-
-@pytest.fixture
-def bus() -> RecordingBus:
-    return RecordingBus()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
