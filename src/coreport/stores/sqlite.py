@@ -201,21 +201,20 @@ class _Worker:
         conn = self._conn
         if conn is None or self._calls or self._commit_seconds > _INLINE_MAX_SECONDS:
             return None
-        started = time.monotonic()
         # Never wait here for another process's lock: the event loop would wait with it.
         conn.execute("PRAGMA busy_timeout = 0")
         try:
-            result = work(conn)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            return self._run(what, work, True)
+        except StoreError as exc:
+            cause = exc.__cause__
+            if (
+                isinstance(cause, sqlite3.OperationalError)
+                and cause.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+            ):
                 return None  # rolled back by ``_transaction``; the worker will wait
-            raise StoreError(f"SQLite {what} failed on {self._path}: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite {what} failed on {self._path}: {exc}") from exc
+            raise
         finally:
             conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-        self._timed(time.monotonic() - started)
-        return result
 
     def _timed(self, seconds: float) -> None:
         self._commit_seconds += _AVERAGE_WEIGHT * (seconds - self._commit_seconds)
@@ -226,7 +225,8 @@ class _Worker:
         self._executor.shutdown(wait=False)
         return disconnected
 
-    # Everything below runs on the worker thread.
+    # Everything below runs on the worker thread (``_run`` also on the event loop's, for
+    # ``run_inline``, while the worker is idle).
 
     def _run(self, what: str, work: Callable[[sqlite3.Connection], T], commit: bool) -> T:
         if self._conn is None:
