@@ -759,33 +759,52 @@ const scenarioS5 = async (opts) => {
   await Promise.race([sawEnd, timeout])
   const buildSeconds = (performance.now() - t0) / 1000
 
-  // Timed: connect a new client, send step 1, apply the step 2 reply. The first `warm`
+  // Timed: connect a new client, send step 1, receive the step 2 reply, apply it. Two
+  // figures: until the whole reply has arrived (the server's part: accepting the socket,
+  // answering the step 1, sending the state), and until the client has applied it too.
+  // The apply is the same work whichever server sent the state (the same document: the
+  // text is checked below, the state's size is in the details), so it adds the same to
+  // each. It is also this process's heaviest and noisiest step: yjs allocates a document
+  // of many thousand structs, and V8 collects the previous sync's garbage when it likes, in the
+  // server's reply time if that is long enough, in the apply if not. The first `warm`
   // syncs are not counted: they mostly time this process's JIT compiling yjs's decoder.
   const warm = opts.warmSyncs ?? 1
   const times = []
+  const stateTimes = []
   let stateBytes = 0
   for (let i = 0; i < warm + syncs; i++) {
     const doc = new Y.Doc()
+    let arrived = 0
     const started = performance.now()
-    const client = new Client(url, { onStep2: payload => Y.applyUpdate(doc, payload) })
+    const client = new Client(url, {
+      onStep2: payload => { arrived = performance.now(); Y.applyUpdate(doc, payload) }
+    })
     const payload = await client.connect(120000)
     const elapsed = performance.now() - started
     stateBytes = payload.length
     await client.close()
     const got = doc.getText('t').toString()
     if (got !== built.text) throw new Error(`sync ${i}: the new client's text differs (${got.length} vs ${built.text.length} characters)`)
-    if (i >= warm) times.push(elapsed)
+    if (i >= warm) {
+      times.push(elapsed)
+      stateTimes.push(arrived - started)
+    }
     doc.destroy()
   }
   await closeAll([writer, observer])
   return {
     ok: true,
-    figures: { sync_ms: round(median(times), 2), build_s: round(buildSeconds, 3) },
+    figures: {
+      state_ms: round(median(stateTimes), 2),
+      sync_ms: round(median(times), 2),
+      build_s: round(buildSeconds, 3)
+    },
     details: {
       edits,
       text_chars: built.text.length,
       client_state_bytes: built.stateBytes,
       server_state_bytes: stateBytes,
+      state_ms_all: stateTimes.map(t => round(t, 2)),
       sync_ms_all: times.map(t => round(t, 2))
     }
   }

@@ -70,7 +70,7 @@ FULL: dict[str, dict[str, Any]] = {
     },
     "S3": {"docs": 200, "clients": 3, "rate": 2, "warmup": 2, "duration": 10},
     "S4": {"docs": 1000, "settle": 8},
-    "S5": {"edits": 20000, "syncs": 5},
+    "S5": {"edits": 20000, "syncs": 9},
     "S6": {"sockets": 1000, "docs": 100, "hold": 10, "settle": 2},
     "S7": {"docs": 10000, "batch": 100, "sampleEvery": 1000, "warmDocs": 1000, "check": 20},
 }
@@ -118,7 +118,8 @@ FIGURES: dict[str, tuple[Figure, ...]] = {
     ),
     "S4": (Figure("kib_per_doc", "memory per open document (KiB)"),),
     "S5": (
-        Figure("sync_ms", "new client sync time (ms)", 1),
+        Figure("state_ms", "new client has the state (ms)", 1),
+        Figure("sync_ms", "new client has applied it (ms)", 1),
         Figure("build_s", "time to ingest and relay the edits (s)", 2),
     ),
     "S6": (

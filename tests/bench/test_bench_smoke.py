@@ -57,6 +57,8 @@ def test_harness_produces_figures_for_every_server() -> None:
         assert s5.details["edits"] == 2000
         assert len(s5.details["sync_ms_all"]) == 2
         assert s5.figures["sync_ms"] > 0
+        assert 0 < s5.figures["state_ms"] <= s5.figures["sync_ms"]
+        assert len(s5.details["state_ms_all"]) == 2
 
     table = run.format_table(report)
     assert "FAILED" not in table
