@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import socket
 import sys
@@ -243,6 +244,7 @@ def _serve(args: argparse.Namespace) -> int:
             hint = f"coreport: open {url} in a browser"
         else:
             hint = f"coreport: open {url}; sign in with an API key (coreport users add NAME)"
+        _settle_heap()
         print(f"coreport listening on {url}", flush=True)
         print(hint, flush=True)
 
@@ -276,6 +278,18 @@ def _serve(args: argparse.Namespace) -> int:
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(server.serve(sockets=[sock]))
     return 0
+
+
+def _settle_heap() -> None:
+    """Keep what start-up made out of the garbage collector's full collections.
+
+    Modules, classes, settings and the app stay for the process's life, yet every full
+    collection walks them all, on the event loop's thread: 60 ms with 200 rooms open
+    (S3's load), against 15 ms with them frozen (docs/performance.md). The garbage of
+    start-up is collected first so that nothing unreachable is frozen with them.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
