@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -246,13 +246,14 @@ class AccessMiddleware:
         self._routes = routes or RouteTable()
         self._embed_headers = embed_headers(config.embed_frame_ancestors)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine function: it returns the coroutine that serves the scope, so a
+        # socket does not keep a frame of this call for its whole life.
         if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await self._websocket(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+            return self._http(scope, receive, send)
+        if scope["type"] == "websocket":
+            return self._websocket(scope, receive, send)
+        return self.app(scope, receive, send)
 
     # -- HTTP --------------------------------------------------------------------------
 
@@ -384,6 +385,8 @@ class AccessMiddleware:
             log.error("access check of socket %s failed: %s", scope["path"], exc)
             await _refuse_socket(receive, send, codes.TRY_AGAIN_LATER, "access check unavailable")
             return
+        # This frame lives as long as the socket: what it read the headers through goes.
+        del connection
         await self.app(scope, receive, send)
 
     async def _grant(
