@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -75,13 +75,14 @@ class DocumentSockets:
         self.app = app
         self._service = service
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Returns the serving coroutine rather than awaiting it: no frame of this call for
+        # a socket's whole life.
         if scope["type"] == "websocket":
             target = RouteTable.websocket(scope["path"])
             if target is not None:
-                await _serve(scope, receive, send, self._service, *target)
-                return
-        await self.app(scope, receive, send)
+                return _serve(scope, receive, send, self._service, *target)
+        return self.app(scope, receive, send)
 
 
 async def _serve(
@@ -122,6 +123,11 @@ async def _serve(
         max_document_bytes=settings.max_document_bytes,
         cork=service.cork,
     )
+    # The scope lives as long as the socket, and everything that reads its headers (the
+    # handshake, the access check, the lines above) is done: a browser's cookies and user
+    # agent would otherwise stay, a kilobyte or more per socket. uvicorn reads only the
+    # client address and the path from it later.
+    scope["headers"] = []
     try:
         room = await service.rooms.acquire(name)
     except Exception as exc:
