@@ -510,6 +510,55 @@ async def test_a_silently_dead_connection_is_found_by_the_health_check(
         await bus.close()
 
 
+@pytest.mark.redis
+async def test_a_quiet_connection_that_answers_the_health_check_stays_up(
+    redis_admin: Redis, key_prefix: str, sharded: bool
+) -> None:
+    name = f"coreport-test-{uuid.uuid4().hex}"
+    bus = RedisBus(
+        REDIS_URL,
+        key_prefix=key_prefix,
+        sharded=sharded,
+        client_name=name,
+        health_check_interval=0.05,
+    )
+    await bus.open()
+    try:
+        listener = Recorder()
+        await bus.subscribe("reports/r1", listener)
+
+        async def pubsub_connection() -> dict[str, str]:
+            found = [
+                info
+                for info in await redis_admin.client_list()
+                if info.get("name") == name and int(info.get("sub", 0)) + int(info.get("ssub", 0))
+            ]
+            assert len(found) == 1
+            return found[0]
+
+        async def until(condition: Callable[[dict[str, str]], bool]) -> dict[str, str]:
+            # Redis shows the connection's last command and age only when asked.
+            async with asyncio.timeout(10):
+                while True:
+                    info = await pubsub_connection()
+                    if condition(info):
+                        return info
+                    await asyncio.sleep(0.02)
+
+        # Nothing flows, so the health check PINGs; each PONG counts as traffic.
+        pinged = await until(lambda info: info["cmd"] == "ping")
+        # Twenty intervals later the same connection is still there: never taken for dead.
+        await until(lambda info: int(info["age"]) >= 1)
+        assert (await pubsub_connection())["id"] == pinged["id"]
+        assert bus.health.connected
+        assert bus.health.reconnects == 0
+        assert listener.gaps == 0
+        await _publish_directly(redis_admin, sharded, key_prefix + "reports/r1", b"still here")
+        assert await listener.next() == b"still here"
+    finally:
+        await bus.close()
+
+
 async def test_a_batch_arrives_in_order_on_each_channel(bus: AnyBus) -> None:
     on_a, on_b = Recorder(), Recorder()
     await bus.subscribe("reports/a", on_a)

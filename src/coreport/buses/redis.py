@@ -17,8 +17,9 @@ Connection loss and start-up:
   every channel again, waits for Redis to confirm, and only then calls ``on_gap()`` on
   every listener it had: messages published meanwhile are gone, the listeners catch up
   from the store.
-* A connection that goes silent is found by a PING sent after ``health_check_interval``
-  seconds without traffic; no answer within another interval counts as a loss.
+* A connection that goes silent is found by a PING sent once a whole
+  ``health_check_interval`` has passed without traffic (checked once per interval, not
+  around every read); no answer within the next interval counts as a loss.
 
 The bus speaks the few pub/sub commands itself over redis-py's ``Connection`` (which does
 RESP, AUTH, TLS and SELECT) instead of using redis-py's ``PubSub``: ``PubSub`` reconnects
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -140,6 +142,8 @@ class RedisBus:
         self._health = BusHealth(connected=False)
         self._has_connected = False
         self._failures = 0
+        # Set by the reader at every reply, cleared by the health check at every interval.
+        self._heard = False
 
     @property
     def health(self) -> BusHealth:
@@ -352,28 +356,62 @@ class RedisBus:
         self._attempted.set()
 
     async def _serve(self, conn: AbstractConnection) -> None:
-        """Subscribe every channel, then read and dispatch until the connection fails."""
+        """Subscribe every channel, then read and dispatch until the connection fails.
+
+        Reads wait without a timeout: a timeout around every read is a timer armed and
+        cancelled per message, a large share of the reader's work under load. Silence is
+        watched once per interval instead (``_watch``)."""
         self._conn = conn
         missed = [s for subscribers in self._listeners.values() for s in subscribers]
         names = list(self._listeners)
         resubscribed = [self._expect_confirmation(name) for name in names]
         if names:
             await self._send(conn, [(self._dialect.subscribe, name) for name in names])
+        reader = asyncio.create_task(
+            self._read(conn, resubscribed, missed), name="coreport-redis-read"
+        )
+        watchdog = asyncio.create_task(self._watch(conn), name="coreport-redis-health")
+        try:
+            await asyncio.wait((reader, watchdog), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            reader.cancel()
+            watchdog.cancel()
+            await asyncio.gather(reader, watchdog, return_exceptions=True)
+        for task in (reader, watchdog):
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                raise failure
+        raise RedisConnectionError("Redis did not answer PING in time")
+
+    async def _read(
+        self,
+        conn: AbstractConnection,
+        resubscribed: list[asyncio.Future[None]],
+        missed: list[_RedisSubscription],
+    ) -> None:
         ready = False
-        awaiting_pong = False
         while True:
             if not ready and all(confirmed.done() for confirmed in resubscribed):
                 ready = True
                 self._ready(missed)
-            reply = await conn.read_response(timeout=self._health_check_interval, push_request=True)
-            if reply is None:
-                if awaiting_pong:
-                    raise RedisConnectionError("Redis did not answer PING in time")
-                awaiting_pong = True
-                await self._send(conn, [("PING",)])
-                continue
-            awaiting_pong = False
+            reply = await conn.read_response(timeout=math.inf, push_request=True)
+            self._heard = True
             self._dispatch(reply)
+
+    async def _watch(self, conn: AbstractConnection) -> None:
+        """Return once the connection has been silent for an interval, then stayed silent
+        for another after a PING."""
+        pinged = False
+        while True:
+            self._heard = False
+            await asyncio.sleep(self._health_check_interval)
+            if self._heard:
+                pinged = False
+            elif pinged:
+                return
+            else:
+                pinged = True
+                await self._send(conn, [("PING",)])
 
     def _ready(self, missed: list[_RedisSubscription]) -> None:
         reconnects = self._health.reconnects + (1 if self._has_connected else 0)
