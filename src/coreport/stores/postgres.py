@@ -98,7 +98,10 @@ class PostgresStore:
                 return
             try:
                 pool = await asyncpg.create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size
+                    self._dsn,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    reset=_leave_session_as_is,
                 )
             except Exception as exc:
                 # Whatever stops the pool from starting (a refused connection, a bad DSN, an
@@ -271,6 +274,16 @@ def _wrapped(what: str, pool: Any = None) -> Iterator[None]:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def _leave_session_as_is(conn: Any) -> None:
+    """What the pool does to a connection it takes back, beyond rolling back a transaction
+    left open (asyncpg always does that): nothing. Its default reset query (unlock every
+    advisory lock, close cursors, UNLISTEN, RESET ALL) is a round trip on every release,
+    and the release of an append's connection comes before the append returns, so before
+    the relay. This store leaves no session state to undo: its advisory locks, and the
+    migrations', are transaction-level, and it declares no cursor, LISTENs to nothing and
+    SETs nothing."""
 
 
 def _doc_lock(doc: DocName) -> int:
