@@ -12,6 +12,7 @@ import logging
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,7 +21,12 @@ from redis.asyncio import Redis
 from coreport.buses import LocalBus, RedisBus
 from coreport.ports import BusError, BusSubscription
 from tests.support.proxy import TcpProxy, url_via
-from tests.support.redis import admin_client, delete_keys, kill_pubsub_connections
+from tests.support.redis import (
+    admin_client,
+    delete_keys,
+    kill_pubsub_connections,
+    pubsub_connections,
+)
 from tests.support.services import REDIS_URL
 
 #: Upper bound for anything the bus should do promptly (reconnects wait out a backoff).
@@ -342,14 +348,26 @@ def sharded(request: pytest.FixtureRequest) -> bool:
     return bool(request.param)
 
 
+class RedisBusFactory(Protocol):
+    """Makes a Redis bus on the test's key prefix, closed after the test."""
+
+    def __call__(
+        self, url: str, client_name: str, *, health_check_interval: float = ...
+    ) -> RedisBus: ...
+
+
 @pytest.fixture
-async def redis_bus_factory(
-    key_prefix: str, sharded: bool
-) -> AsyncIterator[Callable[[str, str], RedisBus]]:
+async def redis_bus_factory(key_prefix: str, sharded: bool) -> AsyncIterator[RedisBusFactory]:
     buses: list[RedisBus] = []
 
-    def make(url: str, client_name: str) -> RedisBus:
-        bus = RedisBus(url, key_prefix=key_prefix, sharded=sharded, client_name=client_name)
+    def make(url: str, client_name: str, *, health_check_interval: float = 5.0) -> RedisBus:
+        bus = RedisBus(
+            url,
+            key_prefix=key_prefix,
+            sharded=sharded,
+            client_name=client_name,
+            health_check_interval=health_check_interval,
+        )
         buses.append(bus)
         return bus
 
@@ -487,76 +505,53 @@ async def test_on_gap_comes_only_once_the_channels_are_subscribed_again(
 
 @pytest.mark.redis
 async def test_a_silently_dead_connection_is_found_by_the_health_check(
-    redis_admin: Redis, proxy: TcpProxy, key_prefix: str, sharded: bool
+    proxy: TcpProxy, redis_bus_factory: RedisBusFactory
 ) -> None:
-    bus = RedisBus(
-        url_via(REDIS_URL, proxy.port),
-        key_prefix=key_prefix,
-        sharded=sharded,
-        health_check_interval=0.1,
+    bus = redis_bus_factory(
+        url_via(REDIS_URL, proxy.port), "coreport-test", health_check_interval=0.1
     )
     await bus.open()
-    try:
-        listener = Recorder()
-        await bus.subscribe("reports/r1", listener)
+    listener = Recorder()
+    await bus.subscribe("reports/r1", listener)
 
-        proxy.blackhole()  # no error, no close: the connection just goes quiet
+    proxy.blackhole()  # no error, no close: the connection just goes quiet
 
-        await listener.gap()
-        assert bus.health.reconnects == 1
-        await bus.publish("reports/r1", b"back")
-        assert await listener.next() == b"back"
-    finally:
-        await bus.close()
+    await listener.gap()
+    assert bus.health.reconnects == 1
+    await bus.publish("reports/r1", b"back")
+    assert await listener.next() == b"back"
 
 
 @pytest.mark.redis
 async def test_a_quiet_connection_that_answers_the_health_check_stays_up(
-    redis_admin: Redis, key_prefix: str, sharded: bool
+    redis_admin: Redis, redis_bus_factory: RedisBusFactory, key_prefix: str, sharded: bool
 ) -> None:
     name = f"coreport-test-{uuid.uuid4().hex}"
-    bus = RedisBus(
-        REDIS_URL,
-        key_prefix=key_prefix,
-        sharded=sharded,
-        client_name=name,
-        health_check_interval=0.05,
-    )
+    bus = redis_bus_factory(REDIS_URL, name, health_check_interval=0.05)
     await bus.open()
-    try:
-        listener = Recorder()
-        await bus.subscribe("reports/r1", listener)
+    listener = Recorder()
+    await bus.subscribe("reports/r1", listener)
+    (connection,) = await pubsub_connections(redis_admin, name)
 
-        async def pubsub_connection() -> dict[str, str]:
-            found = [
-                info
-                for info in await redis_admin.client_list()
-                if info.get("name") == name and int(info.get("sub", 0)) + int(info.get("ssub", 0))
-            ]
-            assert len(found) == 1
-            return found[0]
+    # Nothing flows, so the health check PINGs. A PONG must count as traffic: were it not
+    # heard, the bus would give the connection up one interval after its first PING and
+    # the next PINGs would come from a new connection.
+    pings = 0
+    async with redis_admin.monitor() as monitor, asyncio.timeout(10):
+        while pings < 3:
+            command = await monitor.next_command()
+            sender = f"{command['client_address']}:{command['client_port']}"
+            if command["command"].upper() == "PING" and sender == connection["addr"]:
+                pings += 1
 
-        async def until(condition: Callable[[dict[str, str]], bool]) -> dict[str, str]:
-            # Redis shows the connection's last command and age only when asked.
-            async with asyncio.timeout(10):
-                while True:
-                    info = await pubsub_connection()
-                    if condition(info):
-                        return info
-                    await asyncio.sleep(0.02)
-
-        # Nothing flows, so the health check PINGs; each PONG counts as traffic.
-        pinged = await until(lambda info: info["cmd"] == "ping")
-        # Twenty intervals later the same connection is still there: never taken for dead.
-        await until(lambda info: int(info["age"]) >= 1)
-        assert (await pubsub_connection())["id"] == pinged["id"]
-        assert bus.health.connected
-        assert bus.health.reconnects == 0
-        assert listener.gaps == 0
-        await _publish_directly(redis_admin, sharded, key_prefix + "reports/r1", b"still here")
-        assert await listener.next() == b"still here"
-    finally:
-        await bus.close()
+    assert [info["id"] for info in await pubsub_connections(redis_admin, name)] == [
+        connection["id"]
+    ]
+    assert bus.health.connected
+    assert bus.health.reconnects == 0
+    assert listener.gaps == 0
+    await _publish_directly(redis_admin, sharded, key_prefix + "reports/r1", b"still here")
+    assert await listener.next() == b"still here"
 
 
 async def test_a_batch_arrives_in_order_on_each_channel(bus: AnyBus) -> None:

@@ -26,12 +26,19 @@ async def delete_keys(client: Redis, prefix: str) -> None:
         await client.delete(*keys)
 
 
+async def pubsub_connections(client: Redis, client_name: str) -> list[dict[str, str]]:
+    """``CLIENT LIST`` entries of the connections named ``client_name`` that subscribe."""
+    return [
+        info
+        for info in await client.client_list()
+        if info.get("name") == client_name
+        and int(info.get("sub", 0)) + int(info.get("ssub", 0)) > 0
+    ]
+
+
 async def kill_pubsub_connections(client: Redis, client_name: str) -> int:
     """Close, server-side, the pub/sub connections named ``client_name``; return how many."""
-    killed = 0
-    for info in await client.client_list():
-        subscribed = int(info.get("sub", 0)) + int(info.get("ssub", 0)) > 0
-        if info.get("name") == client_name and subscribed:
-            await client.client_kill_filter(_id=info["id"])
-            killed += 1
-    return killed
+    found = await pubsub_connections(client, client_name)
+    for info in found:
+        await client.client_kill_filter(_id=info["id"])
+    return len(found)
