@@ -82,9 +82,17 @@ class SQLiteStore:
     The parent directory is created on :meth:`open`, which also applies pending migrations.
     """
 
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._path = path
         self._busy_timeout = busy_timeout
+        # Times appends, for the average that decides whether they may run inline.
+        self._monotonic = monotonic
         self._worker: _Worker | None = None
         self._lifecycle = asyncio.Lock()
 
@@ -93,7 +101,7 @@ class SQLiteStore:
         async with self._lifecycle:
             if self._worker is not None:
                 return
-            worker = _Worker(self._path)
+            worker = _Worker(self._path, self._monotonic)
             try:
                 await worker.start(self._busy_timeout)
             except BaseException:
@@ -166,8 +174,9 @@ class SQLiteStore:
 class _Worker:
     """One thread and the connection it owns; runs calls one at a time, in order."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._path = path
+        self._monotonic = monotonic
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coreport-sqlite")
         # Only ever touched on the worker thread.
         self._conn: sqlite3.Connection | None = None
@@ -231,13 +240,13 @@ class _Worker:
     def _run(self, what: str, work: Callable[[sqlite3.Connection], T], commit: bool) -> T:
         if self._conn is None:
             raise StoreError(f"cannot {what}: the SQLite store {self._path} is closed")
-        started = time.monotonic()
+        started = self._monotonic()
         try:
             result = work(self._conn)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite {what} failed on {self._path}: {exc}") from exc
         if commit:
-            self._timed(time.monotonic() - started)  # read on the loop: a float, set whole
+            self._timed(self._monotonic() - started)  # read on the loop: a float, set whole
         return result
 
     def _connect(self, busy_timeout: float) -> None:

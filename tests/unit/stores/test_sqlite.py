@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from coreport.stores.merge import merge_updates
 from coreport.stores.migrations import load_migrations
 from coreport.stores.sqlite import SQLiteStore, migrate
 from tests.contract.ydocs import contents, make_edits, rebuild
+from tests.support.fakes import ManualClock
 
 
 async def test_open_creates_the_directory_and_a_wal_file_with_full_sync(tmp_path: Path) -> None:
@@ -215,9 +215,9 @@ async def test_an_append_never_waits_on_the_loop_while_another_process_has_the_l
 
 
 async def test_appends_go_to_the_worker_while_commits_are_slow_on_average(
-    tmp_path: Path,
+    tmp_path: Path, clock: ManualClock
 ) -> None:
-    store = SQLiteStore(tmp_path / "coreport.db")
+    store = SQLiteStore(tmp_path / "coreport.db", monotonic=clock.now)
     await store.open()
     worker = store._worker
     assert worker is not None
@@ -225,7 +225,7 @@ async def test_appends_go_to_the_worker_while_commits_are_slow_on_average(
 
         def taking(seconds: float) -> Callable[[sqlite3.Connection], str]:
             def work(conn: sqlite3.Connection) -> str:
-                time.sleep(seconds)  # the work itself takes this long, as a slow fsync would
+                clock.advance(seconds)  # as long as a slow fsync would take
                 return "done"
 
             return work
