@@ -56,6 +56,8 @@ _MIN_SQLITE = (3, 37, 0)
 _INLINE_MAX_ITEMS = 1
 _INLINE_MAX_SECONDS = 0.001
 _AVERAGE_WEIGHT = 0.1
+# How often to try again for a lock SQLite does not wait for by itself (``_switch_to_wal``).
+_BUSY_RETRY_SECONDS = 0.01
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -215,11 +217,7 @@ class _Worker:
         try:
             return self._run(what, work, True)
         except StoreError as exc:
-            cause = exc.__cause__
-            if (
-                isinstance(cause, sqlite3.OperationalError)
-                and cause.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-            ):
+            if _is_busy(exc.__cause__):
                 return None  # rolled back by ``_transaction``; the worker will wait
             raise
         finally:
@@ -295,7 +293,7 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
     try:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _switch_to_wal(conn, busy_timeout)
         if mode != "wal":
             raise StoreError(f"SQLite refused WAL mode for {path} (got {mode!r})")
         conn.execute("PRAGMA synchronous = FULL")
@@ -304,6 +302,29 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
+    """``PRAGMA journal_mode = WAL``, tried again while another connection holds a write
+    lock, for up to ``busy_timeout``. SQLite answers this pragma BUSY at once instead of
+    waiting in the busy handler (the wait could deadlock), which stores opening together
+    on a fresh file run into; this is the wait the busy handler would have done."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(_BUSY_RETRY_SECONDS)
+
+
+def _is_busy(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked" (another connection's lock)."""
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    )
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -244,3 +245,27 @@ async def test_appends_go_to_the_worker_while_commits_are_slow_on_average(
         assert worker.run_inline("fast", taking(0)) == "done"
     finally:
         await store.close()
+
+
+async def test_opening_waits_for_a_write_lock_that_sqlite_does_not_wait_for(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "coreport.db"
+    other = sqlite3.connect(path, isolation_level=None)  # another process, a fresh file
+    try:
+        other.execute("CREATE TABLE t (x)")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        # SQLite answers the switch to WAL "locked" at once, without its busy handler; the
+        # store tries again until its busy timeout, then says what went wrong.
+        store = SQLiteStore(path, busy_timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="database is locked"):
+            await store.open()
+        assert time.monotonic() - started >= 0.3
+        other.execute("COMMIT")
+        await store.open()
+        assert await store.append([("reports/a", b"\x00\x00")]) == [1]
+        await store.close()
+    finally:
+        other.close()
