@@ -48,7 +48,19 @@ class Settings(BaseSettings):
         "this long (0: never); it is decoded again when next needed.",
     )
     compact_every_updates: int = Field(
-        500, description="Compact a document's log after this many updates."
+        500, ge=1, description="Compact a document's log after this many updates..."
+    )
+    compact_log_ratio: float = Field(
+        0.5,
+        ge=0,
+        description="...once they also hold this fraction of the bytes already in its "
+        "snapshot (0: by count alone), so a large document is not rewritten for every few "
+        "hundred small edits...",
+    )
+    compact_max_updates: int = Field(
+        2000,
+        ge=1,
+        description="...but always after this many (loading a document replays its log).",
     )
     compact_max_age_seconds: float = Field(
         300.0, description="Compact a document whose oldest uncompacted update is this old."

@@ -18,10 +18,12 @@ from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText
 
 from tests.support.yclient import synced_doc, wait_until
 
-#: Environment of the servers a convergence run talks to: compaction every 20 updates, rooms
-#: unloading 1 s after their last client, and no per-address limits (every client is local).
+#: Environment of the servers a convergence run talks to: compaction every 20 updates
+#: whatever the document weighs, rooms unloading 1 s after their last client, and no
+#: per-address limits (every client is local).
 SERVER_ENV = {
     "COREPORT_COMPACT_EVERY_UPDATES": "20",
+    "COREPORT_COMPACT_LOG_RATIO": "0",
     "COREPORT_ROOM_IDLE_SECONDS": "1",
     "COREPORT_CONNECTS_PER_MINUTE": "1000000",
     "COREPORT_MESSAGES_PER_SECOND": "100000",

@@ -154,6 +154,7 @@ class Room:
         "gap_since",
         "idle_since",
         "known_seq",
+        "log_bytes",
         "name",
         "peers",
         "refs",
@@ -233,6 +234,10 @@ class Room:
         #: Bytes of updates this document holds, as loaded and applied since: what the
         #: document size limit compares with (compaction may store it in fewer).
         self.size_bytes = 0
+        #: The part of ``size_bytes`` in update rows after the snapshot, as far as this
+        #: room knows (an estimate once a compaction has folded some of them): what
+        #: compaction weighs against the rest.
+        self.log_bytes = 0
         self.refs = 0
         self.idle_since: float | None = clock.now()
         self.subscription: BusSubscription | None = None
@@ -296,11 +301,16 @@ class Room:
         # A catch-up read queued behind our own commits returns rows this room already
         # applied and relayed; only what it has not seen is new.
         snapshot = state.snapshot if state.snapshot_seq > self.known_seq else None
-        payloads = ([snapshot] if snapshot is not None else []) + [
+        rows = [
             u.data for u in state.updates if u.seq > self.known_seq and u.seq not in self._ahead
         ]
-        if state.snapshot is not None:
-            self.snapshot_seq = max(self.snapshot_seq, state.snapshot_seq)
+        payloads = ([snapshot] if snapshot is not None else []) + rows
+        if state.snapshot is not None and state.snapshot_seq > self.snapshot_seq:
+            # A newer snapshot holds every row before it: the log is what follows it.
+            self.snapshot_seq = state.snapshot_seq
+            self.log_bytes = sum(len(u.data) for u in state.updates)
+        else:
+            self.log_bytes += sum(len(row) for row in rows)
         gained = None
         if payloads:
             merged = payloads[0] if len(payloads) == 1 else merge_updates(*payloads)
@@ -361,7 +371,11 @@ class Room:
         return max(0, self.known_seq - self.snapshot_seq)
 
     def compacted(self, snapshot_seq: int) -> None:
-        self.snapshot_seq = max(self.snapshot_seq, snapshot_seq)
+        if snapshot_seq > self.snapshot_seq:
+            rows = self.rows_since_snapshot
+            self.snapshot_seq = snapshot_seq
+            # The rows' sizes are not kept: assume the folded ones were of average size.
+            self.log_bytes = self.log_bytes * self.rows_since_snapshot // rows if rows else 0
         self.dirty_since = self._clock.now() if self.rows_since_snapshot else None
 
     @property
@@ -619,6 +633,7 @@ class Room:
             return
         self._durable = mark
         self.size_bytes += len(update)
+        self.log_bytes += len(update)
         self._broadcast(messages.sync_update(update), exclude=peer)
         self._publish(
             self.channel, Envelope(EnvelopeKind.UPDATE, seq, self._instance, update).encode()
@@ -764,6 +779,7 @@ class Room:
             self.on_gap()
             return
         self.size_bytes += len(payload)
+        self.log_bytes += len(payload)
         self._broadcast(messages.sync_update(payload), exclude=None)
 
     def _apply_remote_awareness(self, payload: bytes) -> None:

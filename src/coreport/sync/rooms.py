@@ -44,6 +44,14 @@ class RoomPolicy:
     rest_max_bytes: int = 4 * 1024 * 1024
     #: Compact once this many update rows have accumulated since the snapshot...
     compact_every_updates: int = 500
+    #: ...and they hold at least this fraction of the bytes already folded into the
+    #: snapshot (0: by count alone). A compaction rewrites the whole document, so its cost
+    #: grows with the document while what it saves (rows to replay) does not: with a
+    #: ratio, the snapshot bytes written per byte of updates stay bounded (about
+    #: 1 + 1/ratio) instead of growing with the document...
+    compact_log_ratio: float = 0.5
+    #: ...but always once this many rows have accumulated (loading replays them all)...
+    compact_max_updates: int = 2000
     #: ...or once the oldest of them is this old.
     compact_max_age_seconds: float = 300.0
     #: Re-read the store this often even without a known gap (pub/sub is best effort).
@@ -265,12 +273,7 @@ class Rooms:
                 and room.rest()
             ):
                 self._release_wanted = True
-            rows = room.rows_since_snapshot
-            if rows >= policy.compact_every_updates or (
-                rows > 0
-                and room.dirty_since is not None
-                and now - room.dirty_since >= policy.compact_max_age_seconds
-            ):
+            if self._compaction_due(room, now):
                 self.request_compaction(room.name)
             if periodic or (
                 room.gap_since is not None and now - room.gap_since >= policy.gap_grace_seconds
@@ -281,6 +284,21 @@ class Rooms:
             self._release_wanted = False
             self._released_at = now
             self._release_memory()
+
+    def _compaction_due(self, room: Room, now: float) -> bool:
+        rows = room.rows_since_snapshot
+        if rows == 0:
+            return False
+        policy = self.policy
+        if rows >= policy.compact_max_updates:
+            return True
+        if rows >= policy.compact_every_updates:
+            folded = room.size_bytes - room.log_bytes
+            if room.log_bytes >= policy.compact_log_ratio * folded:
+                return True
+        return room.dirty_since is not None and now - room.dirty_since >= (
+            policy.compact_max_age_seconds
+        )
 
     async def _unload(self, room: Room) -> None:
         await self._drop(room)

@@ -150,6 +150,8 @@ def room_policy(settings: Settings) -> RoomPolicy:
         idle_unload_seconds=settings.room_idle_seconds,
         rest_after_seconds=settings.room_rest_seconds,
         compact_every_updates=settings.compact_every_updates,
+        compact_log_ratio=settings.compact_log_ratio,
+        compact_max_updates=max(settings.compact_max_updates, settings.compact_every_updates),
         compact_max_age_seconds=settings.compact_max_age_seconds,
         catch_up_seconds=settings.catch_up_seconds,
     )

@@ -277,6 +277,120 @@ async def test_compaction_by_count(rooms: Rooms, store: MemoryStore) -> None:
     assert text_of(*store.stored(DOC)) == "abcd"
 
 
+async def registry(
+    store: MemoryStore,
+    bus: RecordingBus,
+    clock: ManualClock,
+    *,
+    compact_every_updates: int,
+    compact_log_ratio: float = 0.5,
+    compact_max_updates: int = 2000,
+) -> Rooms:
+    policy = RoomPolicy(
+        idle_unload_seconds=30,
+        catch_up_seconds=1e9,
+        compact_every_updates=compact_every_updates,
+        compact_log_ratio=compact_log_ratio,
+        compact_max_updates=compact_max_updates,
+    )
+    return Rooms(store, bus, Metrics(), clock, instance="me", policy=policy)
+
+
+async def write_words(rooms: Rooms, room: Room, words: list[str], client: Doc) -> None:
+    a = RecordingPeer("writer")
+    synced(room, a)
+    for word in words:
+        room.receive(a, SyncUpdate(text_update(word, client)))
+    await rooms.committer.drained()
+    room.leave(a)
+
+
+async def test_a_large_document_is_compacted_once_its_log_weighs_enough(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    client: Doc = Doc()
+    store.snapshots[DOC] = (1, text_update("x" * 4000, client))
+    store.last_seq[DOC] = 1
+    async with await registry(
+        store, bus, clock, compact_every_updates=3, compact_log_ratio=0.5, compact_max_updates=1000
+    ) as rooms:
+        room = await rooms.acquire(DOC)
+        await write_words(rooms, room, ["a", "b", "c", "d"], client)
+        await rooms.maintain()
+        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        # Four rows of a few bytes against a 4 KB snapshot: not worth rewriting it.
+        assert room.snapshot_seq == 1
+        assert len(store.updates[DOC]) == 4
+        # Rows holding half the snapshot's bytes are.
+        await write_words(rooms, room, ["y" * 500] * 4, client)
+        await rooms.maintain()
+        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        assert room.snapshot_seq == 9
+        assert store.updates[DOC] == []
+        assert room.log_bytes == 0
+        assert text_of(*store.stored(DOC)) == "x" * 4000 + "abcd" + "y" * 2000
+        rooms.release(room)
+
+
+async def test_a_log_of_many_small_rows_is_compacted_whatever_it_weighs(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    client: Doc = Doc()
+    store.snapshots[DOC] = (1, text_update("x" * 4000, client))
+    store.last_seq[DOC] = 1
+    async with await registry(
+        store, bus, clock, compact_every_updates=3, compact_log_ratio=0.5, compact_max_updates=6
+    ) as rooms:
+        room = await rooms.acquire(DOC)
+        await write_words(rooms, room, list("abcde"), client)
+        await rooms.maintain()
+        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        assert room.snapshot_seq == 1
+        await write_words(rooms, room, ["f"], client)
+        await rooms.maintain()
+        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        assert room.snapshot_seq == 7
+        assert text_of(*store.stored(DOC)) == "x" * 4000 + "abcdef"
+        rooms.release(room)
+
+
+async def test_a_log_ratio_of_zero_compacts_by_count_alone(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    client: Doc = Doc()
+    store.snapshots[DOC] = (1, text_update("x" * 4000, client))
+    store.last_seq[DOC] = 1
+    async with await registry(
+        store, bus, clock, compact_every_updates=3, compact_log_ratio=0, compact_max_updates=1000
+    ) as rooms:
+        room = await rooms.acquire(DOC)
+        await write_words(rooms, room, list("abc"), client)
+        await rooms.maintain()
+        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        assert room.snapshot_seq == 4
+        rooms.release(room)
+
+
+async def test_the_log_weight_counts_what_loading_and_other_instances_bring(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    client: Doc = Doc()
+    store.snapshots[DOC] = (2, text_update("x" * 100, client))
+    store.updates[DOC] = [StoredUpdate(3, text_update("y" * 40, client))]
+    store.last_seq[DOC] = 3
+    async with await registry(store, bus, clock, compact_every_updates=1000) as rooms:
+        room = await rooms.acquire(DOC)
+        loaded = room.log_bytes
+        assert loaded == len(store.updates[DOC][0].data)
+        remote = text_update("z" * 30, client)
+        room.on_message(Envelope(EnvelopeKind.UPDATE, 4, "other", remote).encode())
+        assert room.log_bytes == loaded + len(remote)
+        # A compaction elsewhere that folded the first of the two rows leaves about half.
+        room.compacted(3)
+        assert room.log_bytes == (loaded + len(remote)) // 2
+        rooms.release(room)
+
+
 async def test_update_from_another_instance_is_relayed_locally(rooms: Rooms) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
