@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Doc, Subscription, TransactionEvent, merge_updates
+from pycrdt import Doc, Subscription, TransactionEvent
 
 from coreport.metrics import Metrics
 from coreport.ports import BusSubscription, Clock, DocName, StoredState
@@ -313,9 +313,16 @@ class Room:
             self.log_bytes += sum(len(row) for row in rows)
         gained = None
         if payloads:
-            merged = payloads[0] if len(payloads) == 1 else merge_updates(*payloads)
             self._change = None
-            self.doc.apply_update(merged)
+            doc = self.doc
+            # In one transaction, so the change is what all of them added, as one update.
+            # Applying the rows one by one is faster than merging them first (Yrs's merge
+            # grows faster than its input: 2,000 small rows and a 440 KB snapshot merged
+            # and applied in 76 ms, applied one by one in 38), and Yrs keeps any that
+            # arrive before what they build on until it comes, as a merge does.
+            with doc.transaction():
+                for payload in payloads:
+                    doc.apply_update(payload)
             gained, self._change = self._change, None
             if gained is not None:
                 self.size_bytes += len(gained)

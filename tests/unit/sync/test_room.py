@@ -698,6 +698,25 @@ async def test_catch_up_past_a_compaction_relays_only_what_the_room_lacked(
     assert room.apply_stored(StoredState(snapshot, 5, ())) is None  # nothing new the second time
 
 
+async def test_loading_applies_the_snapshot_and_rows_as_one_change(rooms: Rooms) -> None:
+    """A load or catch-up hands the room a snapshot and rows: the document ends with all
+    of them, whatever order they build on each other in, and what it gained is one
+    update holding exactly that."""
+    author: Doc = Doc()
+    snapshot = text_update("base;", author)
+    first, second = text_update("one;", author), text_update("two;", author)
+    room = await rooms.acquire("reports/r2")
+    gained = room.apply_stored(
+        StoredState(snapshot, 1, (StoredUpdate(2, second), StoredUpdate(3, first)))
+    )
+    assert gained is not None
+    assert str(room.doc.get("t", type=Text)) == "base;one;two;"
+    assert text_of(gained) == "base;one;two;"
+    assert (room.known_seq, room.snapshot_seq) == (3, 1)
+    assert room.log_bytes == len(first) + len(second)
+    rooms.release(room)
+
+
 async def test_updates_from_the_bus_are_applied_in_store_order(rooms: Rooms) -> None:
     room = await rooms.acquire(DOC)
     a = RecordingPeer("a")
