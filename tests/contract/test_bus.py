@@ -19,7 +19,7 @@ import pytest
 from redis.asyncio import Redis
 
 from coreport.buses import LocalBus, RedisBus
-from coreport.ports import BusError, BusSubscription
+from coreport.ports import Bus, BusError, BusSubscription
 from tests.support.proxy import TcpProxy, url_via
 from tests.support.redis import (
     admin_client,
@@ -61,6 +61,14 @@ class Recorder:
 
     async def gap(self) -> None:
         await asyncio.wait_for(self.gapped.wait(), TIMEOUT)
+
+
+async def _listening(bus: Bus) -> Recorder:
+    """Open ``bus`` and subscribe a new recorder to ``reports/r1``."""
+    await bus.open()
+    listener = Recorder()
+    await bus.subscribe("reports/r1", listener)
+    return listener
 
 
 class Exploding(Recorder):
@@ -301,9 +309,7 @@ async def test_a_closed_bus_refuses_work(new_bus: BusFactory) -> None:
 async def test_a_shared_local_bus_runs_until_its_last_user_closes_it() -> None:
     bus = LocalBus()
     await bus.open()
-    await bus.open()
-    listener = Recorder()
-    await bus.subscribe("reports/r1", listener)
+    listener = await _listening(bus)
 
     await bus.close()
     await bus.publish("reports/r1", b"still open")
@@ -316,9 +322,7 @@ async def test_a_shared_local_bus_runs_until_its_last_user_closes_it() -> None:
 
 async def test_the_local_bus_delivers_what_was_published_before_close() -> None:
     bus = LocalBus()
-    await bus.open()
-    listener = Recorder()
-    await bus.subscribe("reports/r1", listener)
+    listener = await _listening(bus)
 
     await bus.publish("reports/r1", b"last words")
     await bus.close()
@@ -458,9 +462,7 @@ async def test_ping_and_publish_fail_while_redis_is_unreachable_then_recover(
     sharded: bool,
 ) -> None:
     bus = redis_bus_factory(url_via(REDIS_URL, proxy.port), "coreport-test")
-    await bus.open()
-    listener = Recorder()
-    await bus.subscribe("reports/r1", listener)
+    listener = await _listening(bus)
     await bus.ping()
 
     await proxy.stop()
@@ -488,9 +490,7 @@ async def test_on_gap_comes_only_once_the_channels_are_subscribed_again(
     sharded: bool,
 ) -> None:
     bus = redis_bus_factory(url_via(REDIS_URL, proxy.port), "coreport-test")
-    await bus.open()
-    listener = Recorder()
-    await bus.subscribe("reports/r1", listener)
+    listener = await _listening(bus)
     # What the bus sends now reaches Redis late, the resubscription included.
     proxy.latency = 0.2
 
@@ -510,9 +510,7 @@ async def test_a_silently_dead_connection_is_found_by_the_health_check(
     bus = redis_bus_factory(
         url_via(REDIS_URL, proxy.port), "coreport-test", health_check_interval=0.1
     )
-    await bus.open()
-    listener = Recorder()
-    await bus.subscribe("reports/r1", listener)
+    listener = await _listening(bus)
 
     proxy.blackhole()  # no error, no close: the connection just goes quiet
 
@@ -528,9 +526,7 @@ async def test_a_quiet_connection_that_answers_the_health_check_stays_up(
 ) -> None:
     name = f"coreport-test-{uuid.uuid4().hex}"
     bus = redis_bus_factory(REDIS_URL, name, health_check_interval=0.05)
-    await bus.open()
-    listener = Recorder()
-    await bus.subscribe("reports/r1", listener)
+    listener = await _listening(bus)
     (connection,) = await pubsub_connections(redis_admin, name)
 
     # Nothing flows, so the health check PINGs. A PONG must count as traffic: were it not

@@ -270,14 +270,13 @@ async def test_compaction_by_count(rooms: Rooms, store: MemoryStore) -> None:
     for word in ("a", "b", "c", "d"):
         room.receive(a, SyncUpdate(text_update(word, client)))
     await rooms.committer.drained()
-    await rooms.maintain()
-    await asyncio.wait_for(rooms.compactions_settled(), 5)
+    await maintained(rooms)
     assert room.snapshot_seq == 4
     assert store.updates[DOC] == []
     assert text_of(*store.stored(DOC)) == "abcd"
 
 
-async def registry(
+def registry(
     store: MemoryStore,
     bus: RecordingBus,
     clock: ManualClock,
@@ -296,6 +295,20 @@ async def registry(
     return Rooms(store, bus, Metrics(), clock, instance="me", policy=policy)
 
 
+def with_snapshot(store: MemoryStore, text: str) -> Doc:
+    """Store ``DOC`` as a snapshot (seq 1) holding ``text``; the author's doc, to write on."""
+    author: Doc = Doc()
+    store.snapshots[DOC] = (1, text_update(text, author))
+    store.last_seq[DOC] = 1
+    return author
+
+
+async def maintained(rooms: Rooms) -> None:
+    """One maintenance pass, and every compaction it asked for."""
+    await rooms.maintain()
+    await asyncio.wait_for(rooms.compactions_settled(), 5)
+
+
 async def write_words(rooms: Rooms, room: Room, words: list[str], client: Doc) -> None:
     a = RecordingPeer("writer")
     synced(room, a)
@@ -308,23 +321,19 @@ async def write_words(rooms: Rooms, room: Room, words: list[str], client: Doc) -
 async def test_a_large_document_is_compacted_once_its_log_weighs_enough(
     store: MemoryStore, bus: RecordingBus, clock: ManualClock
 ) -> None:
-    client: Doc = Doc()
-    store.snapshots[DOC] = (1, text_update("x" * 4000, client))
-    store.last_seq[DOC] = 1
-    async with await registry(
+    client = with_snapshot(store, "x" * 4000)
+    async with registry(
         store, bus, clock, compact_every_updates=3, compact_log_ratio=0.5, compact_max_updates=1000
     ) as rooms:
         room = await rooms.acquire(DOC)
         await write_words(rooms, room, ["a", "b", "c", "d"], client)
-        await rooms.maintain()
-        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        await maintained(rooms)
         # Four rows of a few bytes against a 4 KB snapshot: not worth rewriting it.
         assert room.snapshot_seq == 1
         assert len(store.updates[DOC]) == 4
         # Rows holding half the snapshot's bytes are.
         await write_words(rooms, room, ["y" * 500] * 4, client)
-        await rooms.maintain()
-        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        await maintained(rooms)
         assert room.snapshot_seq == 9
         assert store.updates[DOC] == []
         assert room.log_bytes == 0
@@ -335,20 +344,16 @@ async def test_a_large_document_is_compacted_once_its_log_weighs_enough(
 async def test_a_log_of_many_small_rows_is_compacted_whatever_it_weighs(
     store: MemoryStore, bus: RecordingBus, clock: ManualClock
 ) -> None:
-    client: Doc = Doc()
-    store.snapshots[DOC] = (1, text_update("x" * 4000, client))
-    store.last_seq[DOC] = 1
-    async with await registry(
+    client = with_snapshot(store, "x" * 4000)
+    async with registry(
         store, bus, clock, compact_every_updates=3, compact_log_ratio=0.5, compact_max_updates=6
     ) as rooms:
         room = await rooms.acquire(DOC)
         await write_words(rooms, room, list("abcde"), client)
-        await rooms.maintain()
-        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        await maintained(rooms)
         assert room.snapshot_seq == 1
         await write_words(rooms, room, ["f"], client)
-        await rooms.maintain()
-        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        await maintained(rooms)
         assert room.snapshot_seq == 7
         assert text_of(*store.stored(DOC)) == "x" * 4000 + "abcdef"
         rooms.release(room)
@@ -357,16 +362,13 @@ async def test_a_log_of_many_small_rows_is_compacted_whatever_it_weighs(
 async def test_a_log_ratio_of_zero_compacts_by_count_alone(
     store: MemoryStore, bus: RecordingBus, clock: ManualClock
 ) -> None:
-    client: Doc = Doc()
-    store.snapshots[DOC] = (1, text_update("x" * 4000, client))
-    store.last_seq[DOC] = 1
-    async with await registry(
+    client = with_snapshot(store, "x" * 4000)
+    async with registry(
         store, bus, clock, compact_every_updates=3, compact_log_ratio=0, compact_max_updates=1000
     ) as rooms:
         room = await rooms.acquire(DOC)
         await write_words(rooms, room, list("abc"), client)
-        await rooms.maintain()
-        await asyncio.wait_for(rooms.compactions_settled(), 5)
+        await maintained(rooms)
         assert room.snapshot_seq == 4
         rooms.release(room)
 
@@ -378,7 +380,7 @@ async def test_the_log_weight_counts_what_loading_and_other_instances_bring(
     store.snapshots[DOC] = (2, text_update("x" * 100, client))
     store.updates[DOC] = [StoredUpdate(3, text_update("y" * 40, client))]
     store.last_seq[DOC] = 3
-    async with await registry(store, bus, clock, compact_every_updates=1000) as rooms:
+    async with registry(store, bus, clock, compact_every_updates=1000) as rooms:
         room = await rooms.acquire(DOC)
         loaded = room.log_bytes
         assert loaded == len(store.updates[DOC][0].data)
