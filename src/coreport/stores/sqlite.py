@@ -56,8 +56,6 @@ _MIN_SQLITE = (3, 37, 0)
 _INLINE_MAX_ITEMS = 1
 _INLINE_MAX_SECONDS = 0.001
 _AVERAGE_WEIGHT = 0.1
-# How often to try again for a lock SQLite does not wait for by itself (``_switch_to_wal``).
-_BUSY_RETRY_SECONDS = 0.01
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -308,7 +306,9 @@ def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
     """``PRAGMA journal_mode = WAL``, tried again while another connection holds a write
     lock, for up to ``busy_timeout``. SQLite answers this pragma BUSY at once instead of
     waiting in the busy handler (the wait could deadlock), which stores opening together
-    on a fresh file run into; this is the wait the busy handler would have done."""
+    on a fresh file run into. Between tries, an empty write transaction waits for the
+    lock in the busy handler (which gives up after the busy timeout, as ``connect`` set
+    it), so the next try comes once the other connection has let go."""
     deadline = time.monotonic() + busy_timeout
     while True:
         try:
@@ -316,7 +316,8 @@ def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc) or time.monotonic() >= deadline:
                 raise
-        time.sleep(_BUSY_RETRY_SECONDS)
+        conn.execute("BEGIN IMMEDIATE")  # raises BUSY once the busy timeout has run out
+        conn.execute("ROLLBACK")
 
 
 def _is_busy(exc: BaseException | None) -> bool:
