@@ -5,16 +5,17 @@ callers await its futures. Calls are therefore serialized in the order they were
 ``close()`` runs after every call made before it. Cancelling a caller does not stop a call the
 worker already started: it commits or fails as a whole.
 
-One exception: an append of a single update (what a server that is not busy commits) runs
-on the caller's thread, the event loop's, when the worker has nothing to do. Handing it
-to the worker and back costs more than the commit itself (two thread wake-ups and GIL
-hand-overs: about 140 us of CPU and 120 us of latency per commit here, against 70 us of
-CPU for the commit), while blocking the loop for a fast commit costs little at that load.
-A batch of several means load, and goes to the worker so the loop reads on during the
-``fsync`` (inlining batches of two cost S2 a step of its stepped search). The inline
-attempt never waits for another process's write lock (it goes to the worker instead,
-which waits), and while appends take long on average (a slow disk) they go to the worker.
-It runs only when no call is in the worker's hands, so calls keep their order.
+One exception: an append runs on the caller's thread, the event loop's, when the worker has
+nothing to do. Handing it to the worker and back costs more than the commit itself (two
+thread wake-ups and GIL hand-overs each way, a wake-up of the loop through its self-pipe:
+about 140 us of CPU and 120 us of latency per commit, against 70 us of CPU for the commit),
+and under load the hand-overs cost more than the loop gains by reading on during the
+``fsync``: batches commit inline whatever their count (a batch is what queued during the
+last commit, so the loop's own pace groups them), up to ``_INLINE_MAX_BYTES`` of data,
+past which the writing itself would hold the loop. The inline attempt never waits for
+another process's write lock (it goes to the worker instead, which waits), and while
+appends take long on average (a slow disk) they go to the worker. It runs only when no
+call is in the worker's hands, so calls keep their order.
 
 Durability: WAL journal with ``synchronous=FULL``, so a committed append is on disk before
 ``append`` returns (what others have seen survives ``kill -9`` and power loss). Several
@@ -50,10 +51,10 @@ T = TypeVar("T")
 #: STRICT tables (type-checked columns) and RETURNING need SQLite 3.37.
 _MIN_SQLITE = (3, 37, 0)
 
-# An append of at most this many updates may run inline (see the module's docstring) while
-# appends take at most this long on average (a moving average over about the last ten,
-# wherever they ran: a single slow ``fsync`` does not stop it, a slow disk does).
-_INLINE_MAX_ITEMS = 1
+# An append of at most this many bytes of updates may run inline (see the module's
+# docstring) while appends take at most this long on average (a moving average over about
+# the last ten, wherever they ran: a single slow ``fsync`` does not stop it, a slow disk does).
+_INLINE_MAX_BYTES = 256 * 1024
 _INLINE_MAX_SECONDS = 0.001
 _AVERAGE_WEIGHT = 0.1
 
@@ -127,7 +128,7 @@ class SQLiteStore:
         items = list(batch)
         if not items:
             return []
-        if self._worker is not None and len(items) <= _INLINE_MAX_ITEMS:
+        if self._worker is not None and sum(len(data) for _, data in items) <= _INLINE_MAX_BYTES:
             seqs = self._worker.run_inline("append", lambda conn: _append(conn, items))
             if seqs is not None:
                 return seqs
@@ -181,6 +182,10 @@ class _Worker:
         # Only ever touched on the worker thread.
         self._conn: sqlite3.Connection | None = None
         self._busy_timeout_ms = 0
+        # Whether the connection's busy timeout is the full one (the worker's calls wait
+        # for another process's lock) or 0 (inline calls never do). Switched only when the
+        # other side runs next, not around every call.
+        self._waits_for_locks = True
         # Calls handed to the thread and not finished: while there are any, nothing runs
         # inline (the connection is the thread's).
         self._calls = 0
@@ -199,7 +204,7 @@ class _Worker:
         loop = asyncio.get_running_loop()
         self._calls += 1
         try:
-            return await loop.run_in_executor(self._executor, self._run, what, work, commit)
+            return await loop.run_in_executor(self._executor, self._run, what, work, commit, True)
         finally:
             self._calls -= 1
 
@@ -207,19 +212,15 @@ class _Worker:
         """Run ``work`` now on this thread if the worker is idle, the disk has been fast
         and no other process holds the write lock; ``None`` when it did not run (nothing
         was written), so the caller hands it to :meth:`call`."""
-        conn = self._conn
-        if conn is None or self._calls or self._commit_seconds > _INLINE_MAX_SECONDS:
+        if self._conn is None or self._calls or self._commit_seconds > _INLINE_MAX_SECONDS:
             return None
-        # Never wait here for another process's lock: the event loop would wait with it.
-        conn.execute("PRAGMA busy_timeout = 0")
         try:
-            return self._run(what, work, True)
+            # Never wait here for another process's lock: the event loop would wait with it.
+            return self._run(what, work, True, False)
         except StoreError as exc:
             if _is_busy(exc.__cause__):
                 return None  # rolled back by ``_transaction``; the worker will wait
             raise
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
 
     def _timed(self, seconds: float) -> None:
         self._commit_seconds += _AVERAGE_WEIGHT * (seconds - self._commit_seconds)
@@ -233,12 +234,20 @@ class _Worker:
     # Everything below runs on the worker thread (``_run`` also on the event loop's, for
     # ``run_inline``, while the worker is idle).
 
-    def _run(self, what: str, work: Callable[[sqlite3.Connection], T], commit: bool) -> T:
-        if self._conn is None:
+    def _run(
+        self, what: str, work: Callable[[sqlite3.Connection], T], commit: bool, waits: bool
+    ) -> T:
+        """Run ``work``; ``waits``: whether it may wait for another process's write lock
+        (the busy timeout is switched only when that differs from the call before)."""
+        conn = self._conn
+        if conn is None:
             raise StoreError(f"cannot {what}: the SQLite store {self._path} is closed")
         started = self._monotonic()
         try:
-            result = work(self._conn)
+            if self._waits_for_locks != waits:
+                conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms if waits else 0}")
+                self._waits_for_locks = waits
+            result = work(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite {what} failed on {self._path}: {exc}") from exc
         if commit:

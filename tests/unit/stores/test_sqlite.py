@@ -14,7 +14,7 @@ import pytest
 from coreport.ports import Compaction, StoreError
 from coreport.stores.merge import merge_updates
 from coreport.stores.migrations import load_migrations
-from coreport.stores.sqlite import SQLiteStore, migrate
+from coreport.stores.sqlite import _INLINE_MAX_BYTES, SQLiteStore, migrate
 from tests.contract.ydocs import contents, make_edits, rebuild
 from tests.support.fakes import ManualClock
 
@@ -175,6 +175,40 @@ async def test_a_small_append_commits_on_the_loop_while_the_worker_is_idle(tmp_p
         assert await appended == [1]
         assert await store.append([("reports/a", b"\x00\x00")]) == [2]  # idle again: inline
         assert len(threads) == 1
+    finally:
+        await store.close()
+
+
+async def test_batches_commit_inline_up_to_a_size_and_the_busy_timeout_stays_put(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    worker = store._worker
+    assert worker is not None
+    assert worker._conn is not None
+    # Every statement the connection runs, with the thread it ran on.
+    ran: list[tuple[bool, str]] = []
+    loop_thread = threading.get_ident()
+    worker._conn.set_trace_callback(
+        lambda statement: ran.append((threading.get_ident() == loop_thread, statement))
+    )
+    try:
+        # A batch of several (what queued during the last commit) commits on the loop.
+        batch = [("reports/a", b"\x00\x00"), ("reports/b", b"\x00\x00"), ("reports/a", b"\x00")]
+        assert await store.append(batch) == [1, 1, 2]
+        assert await store.append([("reports/a", b"\x00\x00")]) == [3]
+        assert await store.load("reports/b") is not None  # a call on the worker
+        # A batch past the inline size goes to the worker: the loop would wait for its write.
+        assert await store.append([("reports/c", b"\x00" * (_INLINE_MAX_BYTES + 1))]) == [1]
+        begins = [on_loop for on_loop, statement in ran if statement.startswith("BEGIN")]
+        assert begins == [True, True, False, False]
+        # The busy timeout went to 0 once before the first append and back once before the
+        # worker's first call, not around every append.
+        assert [(on_loop, s) for on_loop, s in ran if s.startswith("PRAGMA busy_timeout")] == [
+            (True, "PRAGMA busy_timeout = 0"),
+            (False, "PRAGMA busy_timeout = 5000"),
+        ]
     finally:
         await store.close()
 
