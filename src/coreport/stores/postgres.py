@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -108,9 +108,8 @@ class PostgresStore:
                 # out-of-range port) means the same to the caller: the store is unusable.
                 raise StoreError(f"PostgreSQL store: cannot connect: {_describe(exc)}") from exc
             try:
-                with _wrapped("migrate the schema"):
-                    async with pool.acquire() as conn:
-                        await apply_postgres(conn)
+                async with _wrapped("migrate the schema"), pool.acquire() as conn:
+                    await apply_postgres(conn)
             except BaseException:
                 pool.terminate()
                 raise
@@ -121,13 +120,13 @@ class PostgresStore:
         async with self._lifecycle:
             pool, self._pool = self._pool, None
             if pool is not None:
-                with _wrapped("close the pool"):
+                async with _wrapped("close the pool"):
                     await pool.close()
 
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the database answers within ``ping_timeout``."""
         pool = self._require_pool("ping")
-        with _wrapped("ping", pool):
+        async with _wrapped("ping", pool):
             async with asyncio.timeout(self._ping_timeout):
                 await pool.fetchval("SELECT 1")
 
@@ -155,18 +154,17 @@ class PostgresStore:
         for doc, data in items:
             by_doc.setdefault(doc, []).append(data)
         seqs: dict[DocName, list[int]] = {}
-        with _wrapped("append", pool):
-            async with pool.acquire() as conn:
-                if len(by_doc) == 1:
-                    # The usual batch (one busy document): one statement, committed alone.
-                    ((doc, updates),) = by_doc.items()
-                    seqs[doc] = await self._append_doc(conn, doc, updates)
-                else:
-                    async with conn.transaction():
-                        # Lock the documents' rows in one global order, so two batches that
-                        # share documents cannot deadlock.
-                        for doc in sorted(by_doc):
-                            seqs[doc] = await self._append_doc(conn, doc, by_doc[doc])
+        async with _wrapped("append", pool), pool.acquire() as conn:
+            if len(by_doc) == 1:
+                # The usual batch (one busy document): one statement, committed alone.
+                ((doc, updates),) = by_doc.items()
+                seqs[doc] = await self._append_doc(conn, doc, updates)
+            else:
+                async with conn.transaction():
+                    # Lock the documents' rows in one global order, so two batches that
+                    # share documents cannot deadlock.
+                    for doc in sorted(by_doc):
+                        seqs[doc] = await self._append_doc(conn, doc, by_doc[doc])
         taken = {doc: iter(numbers) for doc, numbers in seqs.items()}
         return [next(taken[doc]) for doc, _ in items]
 
@@ -187,18 +185,18 @@ class PostgresStore:
         if after_seq < 0:
             raise ValueError(f"after_seq must be >= 0, not {after_seq}")
         pool = self._require_pool("load")
-        with _wrapped("load", pool):
-            # One snapshot for both queries: a compaction committing in between must not
-            # leave a hole between the snapshot and the rows.
-            async with (
-                pool.acquire() as conn,
-                conn.transaction(isolation="repeatable_read", readonly=True),
-            ):
-                snapshot_row = await conn.fetchrow(_SELECT_SNAPSHOT, doc, after_seq)
-                snapshot, base = None, after_seq
-                if snapshot_row is not None and snapshot_row["seq"] > after_seq:
-                    snapshot, base = snapshot_row["data"], snapshot_row["seq"]
-                rows = await conn.fetch(_SELECT_UPDATES, doc, base)
+        # One snapshot for both queries: a compaction committing in between must not leave
+        # a hole between the snapshot and the rows.
+        async with (
+            _wrapped("load", pool),
+            pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            snapshot_row = await conn.fetchrow(_SELECT_SNAPSHOT, doc, after_seq)
+            snapshot, base = None, after_seq
+            if snapshot_row is not None and snapshot_row["seq"] > after_seq:
+                snapshot, base = snapshot_row["data"], snapshot_row["seq"]
+            rows = await conn.fetch(_SELECT_UPDATES, doc, base)
         updates = tuple(StoredUpdate(row["seq"], row["data"]) for row in rows)
         return StoredState(snapshot, base, updates)
 
@@ -209,38 +207,36 @@ class PostgresStore:
         nothing left to merge.
         """
         pool = self._require_pool("compact")
-        with _wrapped("compact", pool):
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
-                # Read after taking the lock, so an earlier compaction's result is visible.
-                snapshot_row = await conn.fetchrow(
-                    "SELECT seq, data FROM snapshots WHERE doc = $1", doc
-                )
-                rows = await conn.fetch(_SELECT_UPDATES, doc, 0)
-                if not rows:
-                    return Compaction(0, snapshot_row["seq"] if snapshot_row else 0)
-                parts = [snapshot_row["data"]] if snapshot_row else []
-                parts += [row["data"] for row in rows]
-                # Merging is CPU work: keep the event loop serving other rooms meanwhile.
-                merged = await asyncio.to_thread(_merge, merge, doc, parts)
-                max_seq = rows[-1]["seq"]
-                await conn.execute(_UPSERT_SNAPSHOT, doc, max_seq, merged)
-                # Rows appended since the read have a larger seq: seq order is commit order.
-                await conn.execute("DELETE FROM updates WHERE doc = $1 AND seq <= $2", doc, max_seq)
+        async with _wrapped("compact", pool), pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
+            # Read after taking the lock, so an earlier compaction's result is visible.
+            snapshot_row = await conn.fetchrow(
+                "SELECT seq, data FROM snapshots WHERE doc = $1", doc
+            )
+            rows = await conn.fetch(_SELECT_UPDATES, doc, 0)
+            if not rows:
+                return Compaction(0, snapshot_row["seq"] if snapshot_row else 0)
+            parts = [snapshot_row["data"]] if snapshot_row else []
+            parts += [row["data"] for row in rows]
+            # Merging is CPU work: keep the event loop serving other rooms meanwhile.
+            merged = await asyncio.to_thread(_merge, merge, doc, parts)
+            max_seq = rows[-1]["seq"]
+            await conn.execute(_UPSERT_SNAPSHOT, doc, max_seq, merged)
+            # Rows appended since the read have a larger seq: seq order is commit order.
+            await conn.execute("DELETE FROM updates WHERE doc = $1 AND seq <= $2", doc, max_seq)
         return Compaction(len(rows), max_seq)
 
     async def delete(self, doc: DocName) -> None:
         """Forget ``doc``: its snapshot, its update rows and its sequence counter."""
         pool = self._require_pool("delete")
-        with _wrapped("delete", pool):
-            async with pool.acquire() as conn, conn.transaction():
-                # A compaction in progress would otherwise write its snapshot back afterwards.
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
-                # Wait for appends in progress, so the deletes below see their rows.
-                await conn.execute("SELECT 1 FROM documents WHERE name = $1 FOR UPDATE", doc)
-                await conn.execute("DELETE FROM updates WHERE doc = $1", doc)
-                await conn.execute("DELETE FROM snapshots WHERE doc = $1", doc)
-                await conn.execute("DELETE FROM documents WHERE name = $1", doc)
+        async with _wrapped("delete", pool), pool.acquire() as conn, conn.transaction():
+            # A compaction in progress would otherwise write its snapshot back afterwards.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
+            # Wait for appends in progress, so the deletes below see their rows.
+            await conn.execute("SELECT 1 FROM documents WHERE name = $1 FOR UPDATE", doc)
+            await conn.execute("DELETE FROM updates WHERE doc = $1", doc)
+            await conn.execute("DELETE FROM snapshots WHERE doc = $1", doc)
+            await conn.execute("DELETE FROM documents WHERE name = $1", doc)
 
     def _require_pool(self, what: str) -> Any:
         if self._pool is None:
@@ -255,20 +251,20 @@ async def migrate(dsn: str) -> list[str]:
     except Exception as exc:  # as in PostgresStore.open: any failure here means unusable
         raise StoreError(f"PostgreSQL store: cannot connect: {_describe(exc)}") from exc
     try:
-        with _wrapped("migrate the schema"):
+        async with _wrapped("migrate the schema"):
             return await apply_postgres(conn)
     finally:
         await conn.close()
 
 
-@contextmanager
-def _wrapped(what: str, pool: Any = None) -> Iterator[None]:
+@asynccontextmanager
+async def _wrapped(what: str, pool: Any = None) -> AsyncIterator[None]:
     # The DSN stays out of messages: it may carry a password.
     try:
         yield
     except _DRIVER_ERRORS as exc:
         if pool is not None and isinstance(exc, _CONNECTION_ERRORS):
-            pool.expire_connections()
+            await pool.expire_connections()
         raise StoreError(f"PostgreSQL store: cannot {what}: {_describe(exc)}") from exc
 
 

@@ -65,9 +65,8 @@ class PostgresAccessStore:
                     f"PostgreSQL access store: cannot connect: {_describe(exc)}"
                 ) from exc
             try:
-                with _wrapped("migrate the schema"):
-                    async with pool.acquire() as conn:
-                        await apply_postgres(conn)
+                async with _wrapped("migrate the schema"), pool.acquire() as conn:
+                    await apply_postgres(conn)
             except BaseException:
                 pool.terminate()
                 raise
@@ -77,7 +76,7 @@ class PostgresAccessStore:
         async with self._lifecycle:
             pool, self._pool = self._pool, None
             if pool is not None:
-                with _wrapped("close the pool"):
+                async with _wrapped("close the pool"):
                     await pool.close()
 
     def _require_pool(self, what: str) -> Any:
@@ -87,18 +86,18 @@ class PostgresAccessStore:
 
     async def _fetchrow(self, what: str, query: str, *args: object) -> Any:
         pool = self._require_pool(what)
-        with _wrapped(what, pool):
+        async with _wrapped(what, pool):
             return await pool.fetchrow(query, *args)
 
     async def _fetch(self, what: str, query: str, *args: object) -> list[Any]:
         pool = self._require_pool(what)
-        with _wrapped(what, pool):
+        async with _wrapped(what, pool):
             rows: list[Any] = await pool.fetch(query, *args)
             return rows
 
     async def _execute(self, what: str, query: str, *args: object) -> str:
         pool = self._require_pool(what)
-        with _wrapped(what, pool):
+        async with _wrapped(what, pool):
             status: str = await pool.execute(query, *args)
             return status
 
@@ -180,20 +179,19 @@ class PostgresAccessStore:
 
     async def revoke_key(self, prefix: str, now: datetime) -> ApiKey | None:
         pool = self._require_pool("revoke a key")
-        with _wrapped("revoke a key", pool):
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute(
-                    "UPDATE browser_sessions SET revoked_at = coalesce(revoked_at, $2) "
-                    "WHERE key_prefix = $1",
-                    prefix,
-                    now,
-                )
-                row = await conn.fetchrow(
-                    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE prefix = $1 "
-                    f"RETURNING {_KEY}",
-                    prefix,
-                    now,
-                )
+        async with _wrapped("revoke a key", pool), pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE browser_sessions SET revoked_at = coalesce(revoked_at, $2) "
+                "WHERE key_prefix = $1",
+                prefix,
+                now,
+            )
+            row = await conn.fetchrow(
+                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE prefix = $1 "
+                f"RETURNING {_KEY}",
+                prefix,
+                now,
+            )
         return None if row is None else _key(row)
 
     async def touch_key(self, prefix: str, now: datetime) -> None:
@@ -237,28 +235,25 @@ class PostgresAccessStore:
 
     async def register_report(self, report: ReportEntry) -> tuple[ReportEntry, bool]:
         pool = self._require_pool("register a report")
-        with _wrapped("register a report", pool):
-            async with pool.acquire() as conn, conn.transaction():
-                inserted = await conn.fetchrow(
-                    f"INSERT INTO reports ({_REPORT}) VALUES ($1, $2, $3, $4, NULL) "
-                    f"ON CONFLICT (id) DO NOTHING RETURNING {_REPORT}",
+        async with _wrapped("register a report", pool), pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchrow(
+                f"INSERT INTO reports ({_REPORT}) VALUES ($1, $2, $3, $4, NULL) "
+                f"ON CONFLICT (id) DO NOTHING RETURNING {_REPORT}",
+                report.id,
+                report.project,
+                report.created_by,
+                report.created_at,
+            )
+            if inserted is None:
+                row = await conn.fetchrow(f"SELECT {_REPORT} FROM reports WHERE id = $1", report.id)
+                return _report(row), False
+            if report.created_by is not None:
+                await conn.execute(
+                    f"INSERT INTO report_members ({_MEMBER}) VALUES ($1, $2, 'owner', $2, $3)",
                     report.id,
-                    report.project,
                     report.created_by,
                     report.created_at,
                 )
-                if inserted is None:
-                    row = await conn.fetchrow(
-                        f"SELECT {_REPORT} FROM reports WHERE id = $1", report.id
-                    )
-                    return _report(row), False
-                if report.created_by is not None:
-                    await conn.execute(
-                        f"INSERT INTO report_members ({_MEMBER}) VALUES ($1, $2, 'owner', $2, $3)",
-                        report.id,
-                        report.created_by,
-                        report.created_at,
-                    )
         return _report(inserted), True
 
     async def get_report(self, report_id: str) -> ReportEntry | None:
@@ -396,18 +391,19 @@ class PostgresAccessStore:
 
     async def secret(self, name: str, make: Callable[[], bytes]) -> bytes:
         pool = self._require_pool("read a server secret")
-        with _wrapped("read a server secret", pool):
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute(
-                    "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (name) DO NOTHING",
-                    name,
-                    make(),
-                    datetime.now(UTC),
-                )
-                value = await conn.fetchval(
-                    "SELECT value FROM server_secrets WHERE name = $1", name
-                )
+        async with (
+            _wrapped("read a server secret", pool),
+            pool.acquire() as conn,
+            conn.transaction(),
+        ):
+            await conn.execute(
+                "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (name) DO NOTHING",
+                name,
+                make(),
+                datetime.now(UTC),
+            )
+            value = await conn.fetchval("SELECT value FROM server_secrets WHERE name = $1", name)
         return bytes(value)
 
 
