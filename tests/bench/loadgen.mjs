@@ -286,8 +286,12 @@ const prng = seed => () => {
  * a person typing while others type elsewhere. (Two patterns were rejected because they
  * measure document size rather than the server: every writer inserting at the start makes
  * integration cost grow with the document in yjs and Yrs alike, and one endless run at the
- * end grows a single merged item whose re-encoding yjs pays for on every update.) The bytes
- * do not depend on the room, so one stream serves every fresh room.
+ * end grows a single merged item whose re-encoding yjs pays for on every update.) The cursor
+ * only ever lands between two markers: one that split an earlier marker would leave that
+ * marker in two pieces in any update a server encodes from its document (a catch-up, a
+ * sync) rather than relays as it came, and the observers, which find markers in the bytes,
+ * would count its delivery as lost. The bytes do not depend on the room, so one stream
+ * serves every fresh room.
  */
 const RUN = 20
 
@@ -306,7 +310,9 @@ class WriterStream {
   ensure (count) {
     while (this.messages.length < count) {
       const seq = this.messages.length
-      if (seq % RUN === 0) this.cursor = Math.floor(this.random() * (this.text.length + 1))
+      if (seq % RUN === 0) {
+        this.cursor = MARKER_LEN * Math.floor(this.random() * (this.text.length / MARKER_LEN + 1))
+      }
       const piece = marker(this.writer, seq)
       this.text.insert(this.cursor, piece)
       this.cursor += piece.length
