@@ -31,6 +31,16 @@ async def store() -> AsyncIterator[PostgresStore]:
             await opened.close()
 
 
+async def until_blocked(conn: asyncpg.Connection, pid: int, seconds: float = 5.0) -> None:
+    """Ask the database until backend ``pid`` waits for a lock another backend holds.
+    Bounded polling of the database, which announces no such wait."""
+    for _ in range(int(seconds / 0.01)):
+        if await conn.fetchval("SELECT cardinality(pg_blocking_pids($1)) > 0", pid):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} did not wait for a lock within {seconds} s")
+
+
 def appender_pid(store: PostgresStore) -> int:
     assert store._appender is not None
     pid: int = store._appender.get_server_pid()
@@ -93,8 +103,7 @@ async def test_a_cancelled_append_drops_the_connection(store: PostgresStore) -> 
         async with holder.transaction():
             await holder.execute("SELECT 1 FROM documents WHERE name = $1 FOR UPDATE", DOC)
             blocked = asyncio.create_task(store.append([(DOC, b"cancelled")]))
-            await asyncio.sleep(0.2)
-            assert not blocked.done()
+            await until_blocked(holder, pid)
             blocked.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await blocked
@@ -120,10 +129,12 @@ async def test_close_waits_for_the_append_in_progress_and_closes_its_connection(
         async with holder.transaction():
             await holder.execute("SELECT 1 FROM documents WHERE name = $1 FOR UPDATE", DOC)
             appending = asyncio.create_task(store.append([(DOC, b"b")]))
-            await asyncio.sleep(0.2)
+            await until_blocked(holder, pid)
             closing = asyncio.create_task(store.close())
-            await asyncio.sleep(0.2)
-            assert not closing.done()  # it waits for the append, which waits for the lock
+            for _ in range(5):  # let close() run up to its first wait
+                await asyncio.sleep(0)
+            assert store._pool is None  # close() has begun: no new call gets in...
+            assert not closing.done()  # ...and it waits for the append, blocked on the lock
         assert await appending == [2]
         await closing
         # A later append is refused, and opens no connection.
