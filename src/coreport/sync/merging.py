@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -12,6 +13,9 @@ from multiprocessing.connection import Connection
 
 import pycrdt
 
+#: How long :meth:`MergeProcess.close` waits for a starting child's pid.
+_PID_WAIT_SECONDS = 1.0
+
 
 def merge_updates(updates: Sequence[bytes]) -> bytes:
     """Merge Yjs updates into one (a top-level function: the child process runs it)."""
@@ -19,10 +23,12 @@ def merge_updates(updates: Sequence[bytes]) -> bytes:
 
 
 def _exit_with(lifeline: Connection) -> None:
-    """Run in the child: end it once the server is gone (killed with no chance to shut the
-    pool down), instead of leaving it behind waiting for work. The server holds the other
-    end of ``lifeline`` and never writes to it: reading returns, with end-of-file, only
-    once the server's end is closed, by the server or by its death."""
+    """Run in the child: tell the server the child's pid (see :meth:`MergeProcess.close`),
+    then end the child once the server is gone (killed with no chance to shut the pool
+    down), instead of leaving it behind waiting for work. The server holds the other end
+    of ``lifeline`` and never writes to it: reading returns, with end-of-file, only once
+    the server's end is closed, by the server or by its death."""
+    lifeline.send_bytes(str(os.getpid()).encode())
 
     def watch() -> None:
         try:
@@ -51,6 +57,8 @@ class MergeProcess:
         self._lifeline: Connection | None = None
         self._lock = threading.Lock()
         self._closed = False
+        # Merges in the child's hands now.
+        self._merging = 0
 
     def __call__(self, updates: Sequence[bytes]) -> bytes:
         if sum(len(u) for u in updates) <= self._in_process_bytes:
@@ -58,6 +66,8 @@ class MergeProcess:
         pool = self._started()
         if pool is None:
             return merge_updates(updates)
+        with self._lock:
+            self._merging += 1
         try:
             return pool.submit(merge_updates, list(updates)).result()
         except BrokenProcessPool:
@@ -66,6 +76,9 @@ class MergeProcess:
                 if self._pool is pool:
                     self._let_go()
             raise
+        finally:
+            with self._lock:
+                self._merging -= 1
 
     def _started(self) -> ProcessPoolExecutor | None:
         with self._lock:
@@ -74,7 +87,7 @@ class MergeProcess:
             if self._pool is None:
                 # "spawn": the server has threads, which a forked child must not inherit.
                 context = multiprocessing.get_context("spawn")
-                child_end, self._lifeline = context.Pipe(duplex=False)
+                child_end, self._lifeline = context.Pipe()
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=context,
@@ -91,12 +104,26 @@ class MergeProcess:
             lifeline.close()
 
     def close(self) -> None:
-        """End the child process (waiting for a merge in flight); later merges run in
-        place."""
+        """End the child process; later merges run in place.
+
+        A merge in flight is not waited for: the child is stopped. By the time the server
+        closes this, the compaction that asked for the merge has been cancelled, and its
+        rows stay as they were; a merge of a large document's log can take tens of
+        seconds (Yrs's merge grows faster than its input), which a shutdown should not.
+        """
         with self._lock:
             self._closed = True
-            pool = self._pool
+            pool, lifeline, merging = self._pool, self._lifeline, self._merging
         if pool is not None:
+            if merging and lifeline is not None:
+                _stop_child(lifeline)
             pool.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             self._let_go()
+
+
+def _stop_child(lifeline: Connection) -> None:
+    """Stop the child whose pid came through ``lifeline`` (waiting a moment for a child
+    still starting to send it; without it the pool's shutdown waits for the merge)."""
+    if lifeline.poll(_PID_WAIT_SECONDS):
+        os.kill(int(lifeline.recv_bytes()), signal.SIGTERM)

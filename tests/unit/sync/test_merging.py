@@ -106,3 +106,37 @@ async def test_the_child_ends_when_the_server_is_killed() -> None:
         if not select.select([pidfd], [], [], 0)[0]:
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # do not leave it behind
         os.close(pidfd)
+
+
+def _scattered_updates(count: int) -> list[bytes]:
+    """``count`` small inserts at scattered places: Yrs takes seconds to merge 20,000."""
+    doc: Doc = Doc()
+    doc["t"] = text = Text()
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    for n in range(count):
+        text.insert((n * 7919) % (len(text) + 1), "ab")
+    return updates
+
+
+async def test_close_stops_a_merge_in_flight_instead_of_waiting_for_it() -> None:
+    """At shutdown the compaction that asked for a merge has been cancelled: nothing
+    waits for its result, and a large document's merge can take tens of seconds."""
+    merge = MergeProcess(in_process_bytes=0)
+    merging = asyncio.create_task(asyncio.to_thread(merge, _scattered_updates(20_000)))
+    try:
+        for _ in range(1000):  # until the worker thread has handed it to the child
+            if merge._merging:
+                break
+            await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.to_thread(merge.close)
+        closed_after = loop.time() - started
+        with pytest.raises(BrokenProcessPool):
+            await merging  # stopped, not finished
+        assert multiprocessing.active_children() == []
+        assert closed_after < 5
+    finally:
+        merge.close()
+        await asyncio.gather(merging, return_exceptions=True)
