@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -47,6 +48,35 @@ def appender_pid(store: PostgresStore) -> int:
     return pid
 
 
+async def admin_value(query: str, *args: object) -> Any:
+    """One value from the test server's own database (``pg_stat_activity`` and
+    ``pg_terminate_backend`` reach every database's backends)."""
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        return await admin.fetchval(query, *args)
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def blocked_append(
+    store: PostgresStore, data: bytes
+) -> AsyncIterator[asyncio.Task[list[int]]]:
+    """An append of ``data`` to DOC on the appends' connection, started while another
+    connection holds DOC's row lock and yielded once the database reports it waiting for
+    that lock; the lock is let go when the block ends."""
+    pid = appender_pid(store)
+    holder = await asyncpg.connect(store._dsn)
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM documents WHERE name = $1 FOR UPDATE", DOC)
+            appending = asyncio.create_task(store.append([(DOC, data)]))
+            await until_blocked(holder, pid)
+            yield appending
+    finally:
+        await holder.close()
+
+
 async def test_appends_share_one_connection_of_their_own(store: PostgresStore) -> None:
     assert await store.append([(DOC, b"a")]) == [1]
     pid = appender_pid(store)
@@ -70,11 +100,7 @@ async def test_a_terminated_appends_connection_is_replaced_and_nothing_is_lost(
 ) -> None:
     assert await store.append([(DOC, b"before")]) == [1]
     killed = appender_pid(store)
-    admin = await asyncpg.connect(POSTGRES_URL)
-    try:
-        assert await admin.fetchval("SELECT pg_terminate_backend($1)", killed)
-    finally:
-        await admin.close()
+    assert await admin_value("SELECT pg_terminate_backend($1)", killed)
     # The database closed it while idle (a restart, an administrator): the next append
     # fails on it, drops it, and commits on a new one.
     assert await store.append([(DOC, b"after")]) == [2]
@@ -98,25 +124,18 @@ async def test_a_cancelled_append_drops_the_connection(store: PostgresStore) -> 
     pid = appender_pid(store)
     # Cancelled while its statement waits for a row lock that another transaction holds:
     # where the statement stands is unknown, so the connection is not used again.
-    holder = await asyncpg.connect(store._dsn)
-    try:
-        async with holder.transaction():
-            await holder.execute("SELECT 1 FROM documents WHERE name = $1 FOR UPDATE", DOC)
-            blocked = asyncio.create_task(store.append([(DOC, b"cancelled")]))
-            await until_blocked(holder, pid)
-            blocked.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await blocked
-        assert store._appender is None
-        seqs = await store.append([(DOC, b"third")])
-        assert appender_pid(store) != pid
-        # The cancelled statement either committed before the cancel reached the
-        # database or not at all; the next one follows it either way, without a gap.
-        assert seqs in ([2], [3])
-        state = await store.load(DOC)
-        assert [u.seq for u in state.updates] == list(range(1, seqs[0] + 1))
-    finally:
-        await holder.close()
+    async with blocked_append(store, b"cancelled") as blocked:
+        blocked.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await blocked
+    assert store._appender is None
+    seqs = await store.append([(DOC, b"third")])
+    assert appender_pid(store) != pid
+    # The cancelled statement either committed before the cancel reached the
+    # database or not at all; the next one follows it either way, without a gap.
+    assert seqs in ([2], [3])
+    state = await store.load(DOC)
+    assert [u.seq for u in state.updates] == list(range(1, seqs[0] + 1))
 
 
 async def test_close_waits_for_the_append_in_progress_and_closes_its_connection(
@@ -124,26 +143,16 @@ async def test_close_waits_for_the_append_in_progress_and_closes_its_connection(
 ) -> None:
     assert await store.append([(DOC, b"a")]) == [1]
     pid = appender_pid(store)
-    holder = await asyncpg.connect(store._dsn)
-    try:
-        async with holder.transaction():
-            await holder.execute("SELECT 1 FROM documents WHERE name = $1 FOR UPDATE", DOC)
-            appending = asyncio.create_task(store.append([(DOC, b"b")]))
-            await until_blocked(holder, pid)
-            closing = asyncio.create_task(store.close())
-            for _ in range(5):  # let close() run up to its first wait
-                await asyncio.sleep(0)
-            assert store._pool is None  # close() has begun: no new call gets in...
-            assert not closing.done()  # ...and it waits for the append, blocked on the lock
-        assert await appending == [2]
-        await closing
-        # A later append is refused, and opens no connection.
-        with pytest.raises(StoreError):
-            await store.append([(DOC, b"c")])
-        assert store._appender is None
-        backends = await holder.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        )
-        assert pid not in {row["pid"] for row in backends}
-    finally:
-        await holder.close()
+    async with blocked_append(store, b"b") as appending:
+        closing = asyncio.create_task(store.close())
+        for _ in range(5):  # let close() run up to its first wait
+            await asyncio.sleep(0)
+        assert store._pool is None  # close() has begun: no new call gets in...
+        assert not closing.done()  # ...and it waits for the append, blocked on the lock
+    assert await appending == [2]
+    await closing
+    # A later append is refused, and opens no connection.
+    with pytest.raises(StoreError):
+        await store.append([(DOC, b"c")])
+    assert store._appender is None
+    assert not await admin_value("SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = $1", pid)
