@@ -164,9 +164,9 @@ class PostgresStore:
             # A connection that died while idle (the database restarted, the network was
             # cut) fails on first use. The pool now replaces every connection it had and
             # the appends' own connection is dropped, so one retry on a fresh one tells a
-            # dead connection from a dead database. If the
-            # first attempt did commit, the retry stores the updates twice under new
-            # sequence numbers, which Yjs applies as a no-op.
+            # dead connection from a dead database. If the first attempt did commit, the
+            # retry stores the updates twice under new sequence numbers, which Yjs
+            # applies as a no-op.
             log.warning("append failed on a dead connection, retrying once: %s", exc)
             return await self._append(pool, items)
 
