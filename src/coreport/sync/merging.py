@@ -63,11 +63,9 @@ class MergeProcess:
     def __call__(self, updates: Sequence[bytes]) -> bytes:
         if sum(len(u) for u in updates) <= self._in_process_bytes:
             return merge_updates(updates)
-        pool = self._started()
+        pool = self._take()
         if pool is None:
             return merge_updates(updates)
-        with self._lock:
-            self._merging += 1
         try:
             return pool.submit(merge_updates, list(updates)).result()
         except BrokenProcessPool:
@@ -80,7 +78,10 @@ class MergeProcess:
             with self._lock:
                 self._merging -= 1
 
-    def _started(self) -> ProcessPoolExecutor | None:
+    def _take(self) -> ProcessPoolExecutor | None:
+        """The child's pool (started on first use) with one more merge counted as in its
+        hands, under the lock that :meth:`close` reads the count under, so close never
+        misses a merge already handed out; ``None`` once closed."""
         with self._lock:
             if self._closed:
                 return None
@@ -94,6 +95,7 @@ class MergeProcess:
                     initializer=_exit_with,
                     initargs=(child_end,),
                 )
+            self._merging += 1
             return self._pool
 
     def _let_go(self) -> None:

@@ -8,6 +8,8 @@ import os
 import select
 import signal
 import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
@@ -119,16 +121,26 @@ def _scattered_updates(count: int) -> list[bytes]:
     return updates
 
 
-async def test_close_stops_a_merge_in_flight_instead_of_waiting_for_it() -> None:
+async def test_close_stops_a_merge_in_flight_instead_of_waiting_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """At shutdown the compaction that asked for a merge has been cancelled: nothing
     waits for its result, and a large document's merge can take tens of seconds."""
     merge = MergeProcess(in_process_bytes=0)
+    small = _updates(3, 100)
+    assert merge(small) == merge_updates(*small)  # the child is up and has sent its pid
+    handed = threading.Event()
+    take = merge._take
+
+    def take_and_tell() -> ProcessPoolExecutor | None:
+        pool = take()
+        handed.set()  # counted as the child's: close() sees it from here on
+        return pool
+
+    monkeypatch.setattr(merge, "_take", take_and_tell)
     merging = asyncio.create_task(asyncio.to_thread(merge, _scattered_updates(20_000)))
     try:
-        for _ in range(1000):  # until the worker thread has handed it to the child
-            if merge._merging:
-                break
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(handed.wait, 30)
         loop = asyncio.get_running_loop()
         started = loop.time()
         await asyncio.to_thread(merge.close)
