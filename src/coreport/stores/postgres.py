@@ -37,30 +37,9 @@ from coreport.ports import (
     StoreError,
 )
 from coreport.stores.migrations import apply_postgres
+from coreport.stores.postgres_pool import CONNECTION_ERRORS, PooledStore, describe, wrapped
 
 log = logging.getLogger(__name__)
-
-#: What asyncpg raises when the database or the connection to it fails.
-_DRIVER_ERRORS = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-    TimeoutError,
-)
-
-#: Failures of the connection itself (as opposed to errors the server reported): the
-#: pool's other idle connections are likely dead too (a restart, a network cut). asyncpg
-#: raises InternalClientError ("another operation is in progress") for a statement sent
-#: on a connection whose server ended it (an administrator's or a restart's FATAL) before
-#: asyncpg had noticed.
-_CONNECTION_ERRORS = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-    TimeoutError,
-)
 
 # One statement, so one round trip: take the next $2 sequence numbers of document $1 (the
 # row lock serializes its writers until commit) and store $3's updates under them, in order.
@@ -89,66 +68,33 @@ ON CONFLICT (doc) DO UPDATE SET seq = EXCLUDED.seq, data = EXCLUDED.data, update
 """
 
 
-class PostgresStore:
+class PostgresStore(PooledStore):
     """A :class:`~coreport.ports.Store` in the PostgreSQL database named by ``dsn``."""
+
+    label = "PostgreSQL store"
 
     def __init__(
         self, dsn: str, min_size: int = 1, max_size: int = 10, *, ping_timeout: float = 5.0
     ) -> None:
-        self._dsn = dsn
-        self._min_size = min_size
-        self._max_size = max_size
+        super().__init__(dsn, min_size, max_size, reset=_leave_session_as_is)
         self._ping_timeout = ping_timeout
-        self._pool: Any = None
-        self._lifecycle = asyncio.Lock()
         # The appends' own connection (see the module's docstring), opened on first use;
         # the lock is held while it runs an append.
         self._appender: Any = None
         self._appending = asyncio.Lock()
 
-    async def open(self) -> None:
-        """Connect the pool and apply pending migrations. Idempotent."""
-        async with self._lifecycle:
-            if self._pool is not None:
-                return
-            try:
-                pool = await asyncpg.create_pool(
-                    self._dsn,
-                    min_size=self._min_size,
-                    max_size=self._max_size,
-                    reset=_leave_session_as_is,
-                )
-            except Exception as exc:
-                # Whatever stops the pool from starting (a refused connection, a bad DSN, an
-                # out-of-range port) means the same to the caller: the store is unusable.
-                raise StoreError(f"PostgreSQL store: cannot connect: {_describe(exc)}") from exc
-            try:
-                async with _wrapped("migrate the schema"), pool.acquire() as conn:
-                    await apply_postgres(conn)
-            except BaseException:
-                pool.terminate()
-                raise
-            self._pool = pool
-
-    async def close(self) -> None:
-        """Close the pool once every call in progress has released its connection."""
-        async with self._lifecycle:
-            pool, self._pool = self._pool, None
-            async with self._appending:  # after the append in progress, if any
-                appender, self._appender = self._appender, None
-            if appender is not None:
-                async with _wrapped("close the appends' connection"):
-                    await appender.close()
-            if pool is not None:
-                async with _wrapped("close the pool"):
-                    await pool.close()
+    async def _closing(self) -> None:
+        async with self._appending:  # after the append in progress, if any
+            appender, self._appender = self._appender, None
+        if appender is not None:
+            async with self._wrapped("close the appends' connection"):
+                await appender.close()
 
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the database answers within ``ping_timeout``."""
         pool = self._require_pool("ping")
-        async with _wrapped("ping", pool):
-            async with asyncio.timeout(self._ping_timeout):
-                await pool.fetchval("SELECT 1")
+        async with self._wrapped("ping", pool), asyncio.timeout(self._ping_timeout):
+            await pool.fetchval("SELECT 1")
 
     async def append(self, batch: Sequence[tuple[DocName, bytes]]) -> list[int]:
         """Append ``batch`` in one transaction; return each item's sequence number."""
@@ -159,7 +105,7 @@ class PostgresStore:
         try:
             return await self._append(pool, items)
         except StoreError as exc:
-            if not isinstance(exc.__cause__, _CONNECTION_ERRORS):
+            if not isinstance(exc.__cause__, CONNECTION_ERRORS):
                 raise
             # A connection that died while idle (the database restarted, the network was
             # cut) fails on first use. The pool now replaces every connection it had and
@@ -175,7 +121,7 @@ class PostgresStore:
         for doc, data in items:
             by_doc.setdefault(doc, []).append(data)
         seqs: dict[DocName, list[int]] = {}
-        async with _wrapped("append", pool), self._append_connection(pool) as conn:
+        async with self._wrapped("append", pool), self._append_connection(pool) as conn:
             if len(by_doc) == 1:
                 # The usual batch (one busy document): one statement, committed alone.
                 ((doc, updates),) = by_doc.items()
@@ -198,7 +144,7 @@ class PostgresStore:
             return
         async with self._appending:
             if self._pool is not pool:  # closed while this append waited for the lock
-                raise StoreError("cannot append: the PostgreSQL store is not open")
+                raise StoreError(f"cannot append: the {self.label} is not open")
             conn = self._appender
             if conn is None or conn.is_closed():
                 conn = self._appender = await asyncpg.connect(self._dsn)
@@ -208,9 +154,7 @@ class PostgresStore:
                 # A dead connection, or one whose statement was cancelled half-way (its
                 # state unknown): the next append opens another. An error the database
                 # reported (a constraint, a value of the wrong type) leaves it as it was.
-                if isinstance(exc, _CONNECTION_ERRORS) or not isinstance(
-                    exc, asyncpg.PostgresError
-                ):
+                if isinstance(exc, CONNECTION_ERRORS) or not isinstance(exc, asyncpg.PostgresError):
                     self._appender = None
                     conn.terminate()
                 raise
@@ -231,12 +175,10 @@ class PostgresStore:
         """
         if after_seq < 0:
             raise ValueError(f"after_seq must be >= 0, not {after_seq}")
-        pool = self._require_pool("load")
         # One snapshot for both queries: a compaction committing in between must not leave
         # a hole between the snapshot and the rows.
         async with (
-            _wrapped("load", pool),
-            pool.acquire() as conn,
+            self._connection("load") as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             snapshot_row = await conn.fetchrow(_SELECT_SNAPSHOT, doc, after_seq)
@@ -253,8 +195,7 @@ class PostgresStore:
         Another instance compacting ``doc`` at the same time waits for this one, then finds
         nothing left to merge.
         """
-        pool = self._require_pool("compact")
-        async with _wrapped("compact", pool), pool.acquire() as conn, conn.transaction():
+        async with self._connection("compact") as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
             # Read after taking the lock, so an earlier compaction's result is visible.
             snapshot_row = await conn.fetchrow(
@@ -275,8 +216,7 @@ class PostgresStore:
 
     async def delete(self, doc: DocName) -> None:
         """Forget ``doc``: its snapshot, its update rows and its sequence counter."""
-        pool = self._require_pool("delete")
-        async with _wrapped("delete", pool), pool.acquire() as conn, conn.transaction():
+        async with self._connection("delete") as conn, conn.transaction():
             # A compaction in progress would otherwise write its snapshot back afterwards.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
             # Wait for appends in progress, so the deletes below see their rows.
@@ -285,38 +225,18 @@ class PostgresStore:
             await conn.execute("DELETE FROM snapshots WHERE doc = $1", doc)
             await conn.execute("DELETE FROM documents WHERE name = $1", doc)
 
-    def _require_pool(self, what: str) -> Any:
-        if self._pool is None:
-            raise StoreError(f"cannot {what}: the PostgreSQL store is not open")
-        return self._pool
-
 
 async def migrate(dsn: str) -> list[str]:
     """Apply pending migrations to the database named by ``dsn``; return the names applied."""
     try:
         conn = await asyncpg.connect(dsn)
-    except Exception as exc:  # as in PostgresStore.open: any failure here means unusable
-        raise StoreError(f"PostgreSQL store: cannot connect: {_describe(exc)}") from exc
+    except Exception as exc:  # as in PooledStore.open: any failure here means unusable
+        raise StoreError(f"{PostgresStore.label}: cannot connect: {describe(exc)}") from exc
     try:
-        async with _wrapped("migrate the schema"):
+        async with wrapped(PostgresStore.label, "migrate the schema"):
             return await apply_postgres(conn)
     finally:
         await conn.close()
-
-
-@asynccontextmanager
-async def _wrapped(what: str, pool: Any = None) -> AsyncIterator[None]:
-    # The DSN stays out of messages: it may carry a password.
-    try:
-        yield
-    except _DRIVER_ERRORS as exc:
-        if pool is not None and isinstance(exc, _CONNECTION_ERRORS):
-            await pool.expire_connections()
-        raise StoreError(f"PostgreSQL store: cannot {what}: {_describe(exc)}") from exc
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 async def _leave_session_as_is(conn: Any) -> None:

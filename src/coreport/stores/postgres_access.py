@@ -7,7 +7,6 @@ Migrations of every table apply whichever store opens first, under the migration
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,8 +26,7 @@ from coreport.access.model import (
     UserExists,
 )
 from coreport.ports import StoreError
-from coreport.stores.migrations import apply_postgres
-from coreport.stores.postgres import _describe, _wrapped
+from coreport.stores.postgres_pool import PooledStore
 
 _USER = "id, name, email, color, admin, created_at"
 _KEY = "prefix, user_id, label, created_at, expires_at, last_used_at, revoked_at"
@@ -41,63 +39,25 @@ _LINK = (
 _MEMBER = "report_id, user_id, role, added_by, added_at"
 
 
-class PostgresAccessStore:
+class PostgresAccessStore(PooledStore):
     """An :class:`~coreport.access.ports.AccessStore` in the database named by ``dsn``."""
 
-    def __init__(self, dsn: str, min_size: int = 1, max_size: int = 4) -> None:
-        self._dsn = dsn
-        self._min_size = min_size
-        self._max_size = max_size
-        self._pool: Any = None
-        self._lifecycle = asyncio.Lock()
-
-    async def open(self) -> None:
-        """Connect the pool and apply pending migrations. Idempotent."""
-        async with self._lifecycle:
-            if self._pool is not None:
-                return
-            try:
-                pool = await asyncpg.create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size
-                )
-            except Exception as exc:
-                raise StoreError(
-                    f"PostgreSQL access store: cannot connect: {_describe(exc)}"
-                ) from exc
-            try:
-                async with _wrapped("migrate the schema"), pool.acquire() as conn:
-                    await apply_postgres(conn)
-            except BaseException:
-                pool.terminate()
-                raise
-            self._pool = pool
-
-    async def close(self) -> None:
-        async with self._lifecycle:
-            pool, self._pool = self._pool, None
-            if pool is not None:
-                async with _wrapped("close the pool"):
-                    await pool.close()
-
-    def _require_pool(self, what: str) -> Any:
-        if self._pool is None:
-            raise StoreError(f"cannot {what}: the PostgreSQL access store is not open")
-        return self._pool
+    label = "PostgreSQL access store"
 
     async def _fetchrow(self, what: str, query: str, *args: object) -> Any:
         pool = self._require_pool(what)
-        async with _wrapped(what, pool):
+        async with self._wrapped(what, pool):
             return await pool.fetchrow(query, *args)
 
     async def _fetch(self, what: str, query: str, *args: object) -> list[Any]:
         pool = self._require_pool(what)
-        async with _wrapped(what, pool):
+        async with self._wrapped(what, pool):
             rows: list[Any] = await pool.fetch(query, *args)
             return rows
 
     async def _execute(self, what: str, query: str, *args: object) -> str:
         pool = self._require_pool(what)
-        async with _wrapped(what, pool):
+        async with self._wrapped(what, pool):
             status: str = await pool.execute(query, *args)
             return status
 
@@ -178,8 +138,7 @@ class PostgresAccessStore:
         return [_key(r) for r in rows]
 
     async def revoke_key(self, prefix: str, now: datetime) -> ApiKey | None:
-        pool = self._require_pool("revoke a key")
-        async with _wrapped("revoke a key", pool), pool.acquire() as conn, conn.transaction():
+        async with self._connection("revoke a key") as conn, conn.transaction():
             await conn.execute(
                 "UPDATE browser_sessions SET revoked_at = coalesce(revoked_at, $2) "
                 "WHERE key_prefix = $1",
@@ -234,8 +193,7 @@ class PostgresAccessStore:
     # -- reports and roles -------------------------------------------------------------
 
     async def register_report(self, report: ReportEntry) -> tuple[ReportEntry, bool]:
-        pool = self._require_pool("register a report")
-        async with _wrapped("register a report", pool), pool.acquire() as conn, conn.transaction():
+        async with self._connection("register a report") as conn, conn.transaction():
             inserted = await conn.fetchrow(
                 f"INSERT INTO reports ({_REPORT}) VALUES ($1, $2, $3, $4, NULL) "
                 f"ON CONFLICT (id) DO NOTHING RETURNING {_REPORT}",
@@ -390,12 +348,7 @@ class PostgresAccessStore:
     # -- server secrets ----------------------------------------------------------------
 
     async def secret(self, name: str, make: Callable[[], bytes]) -> bytes:
-        pool = self._require_pool("read a server secret")
-        async with (
-            _wrapped("read a server secret", pool),
-            pool.acquire() as conn,
-            conn.transaction(),
-        ):
+        async with self._connection("read a server secret") as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) "
                 "ON CONFLICT (name) DO NOTHING",

@@ -1,34 +1,78 @@
-"""The connection pool the PostgreSQL stores of the domains (runs, reports, access) share
-the lifecycle of: open with migrations, close, and driver errors as ``StoreError``."""
+"""What every PostgreSQL store shares: its own asyncpg pool, opened with migrations and
+closed, and driver errors turned into ``StoreError``."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
 
 from coreport.ports import StoreError
 from coreport.stores.migrations import apply_postgres
-from coreport.stores.postgres import _DRIVER_ERRORS, _describe
+
+#: What asyncpg raises when the database or the connection to it fails.
+DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+#: Failures of the connection itself (as opposed to errors the server reported): the
+#: pool's other idle connections are likely dead too (a restart, a network cut). asyncpg
+#: raises InternalClientError ("another operation is in progress") for a statement sent
+#: on a connection whose server ended it (an administrator's or a restart's FATAL) before
+#: asyncpg had noticed.
+CONNECTION_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+#: What a pool does to a connection it takes back; ``None`` is asyncpg's default reset.
+Reset = Callable[[Any], Awaitable[None]]
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+@asynccontextmanager
+async def wrapped(label: str, what: str, pool: Any = None) -> AsyncIterator[None]:
+    """Driver errors in the block become :class:`StoreError` ("``label``: cannot
+    ``what``: ..."); after a failed connection, ``pool`` replaces its idle ones."""
+    # The DSN stays out of messages: it may carry a password.
+    try:
+        yield
+    except DRIVER_ERRORS as exc:
+        if pool is not None and isinstance(exc, CONNECTION_ERRORS):
+            await pool.expire_connections()
+        raise StoreError(f"{label}: cannot {what}: {describe(exc)}") from exc
 
 
 class PooledStore:
     """Base of a store with its own asyncpg pool on the database named by ``dsn``.
 
-    Each domain store has its own small pool so that its queries never queue in front of
-    the document appends live editors wait on.
+    Each store has its own small pool so that its queries never queue in front of another
+    store's (the access checks at connect time, the document appends live editors wait on).
     """
 
     #: How messages name the store, e.g. "PostgreSQL run store".
     label = "PostgreSQL store"
 
-    def __init__(self, dsn: str, min_size: int = 1, max_size: int = 4) -> None:
+    def __init__(
+        self, dsn: str, min_size: int = 1, max_size: int = 4, *, reset: Reset | None = None
+    ) -> None:
         self._dsn = dsn
         self._min_size = min_size
         self._max_size = max_size
+        self._reset = reset
         self._pool: Any = None
         self._lifecycle = asyncio.Lock()
 
@@ -39,14 +83,15 @@ class PooledStore:
                 return
             try:
                 pool = await asyncpg.create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size
+                    self._dsn, min_size=self._min_size, max_size=self._max_size, reset=self._reset
                 )
-            except Exception as exc:  # any failure to start the pool means: unusable
-                raise StoreError(f"{self.label}: cannot connect: {_describe(exc)}") from exc
+            except Exception as exc:
+                # Whatever stops the pool from starting (a refused connection, a bad DSN, an
+                # out-of-range port) means the same to the caller: the store is unusable.
+                raise StoreError(f"{self.label}: cannot connect: {describe(exc)}") from exc
             try:
-                with self._wrapped("migrate the schema"):
-                    async with pool.acquire() as conn:
-                        await apply_postgres(conn)
+                async with self._wrapped("migrate the schema"), pool.acquire() as conn:
+                    await apply_postgres(conn)
             except BaseException:
                 pool.terminate()
                 raise
@@ -57,8 +102,13 @@ class PooledStore:
         async with self._lifecycle:
             pool, self._pool = self._pool, None
             if pool is not None:
-                with self._wrapped("close the pool"):
+                await self._closing()
+                async with self._wrapped("close the pool"):
                     await pool.close()
+
+    async def _closing(self) -> None:
+        """Called by :meth:`close` once the pool is no longer handed out, before it closes:
+        a subclass lets go of what it holds besides the pool here."""
 
     def _require_pool(self, what: str) -> Any:
         if self._pool is None:
@@ -69,14 +119,8 @@ class PooledStore:
     async def _connection(self, what: str) -> AsyncIterator[Any]:
         """A pooled connection; driver errors in the block become :class:`StoreError`."""
         pool = self._require_pool(what)
-        with self._wrapped(what):
-            async with pool.acquire() as conn:
-                yield conn
+        async with self._wrapped(what, pool), pool.acquire() as conn:
+            yield conn
 
-    @contextmanager
-    def _wrapped(self, what: str) -> Iterator[None]:
-        # The DSN stays out of messages: it may carry a password.
-        try:
-            yield
-        except _DRIVER_ERRORS as exc:
-            raise StoreError(f"{self.label}: cannot {what}: {_describe(exc)}") from exc
+    def _wrapped(self, what: str, pool: Any = None) -> AbstractAsyncContextManager[None]:
+        return wrapped(self.label, what, pool)

@@ -1,14 +1,17 @@
-"""The Postgres store when the database is not there: every failure is a StoreError."""
+"""The PostgreSQL stores when the database is not there or fails: every failure is a
+StoreError that names the store."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
 
+import asyncpg
 import pytest
 
 from coreport.ports import StoreError
 from coreport.stores.postgres import PostgresStore, migrate
+from coreport.stores.postgres_pool import wrapped
 
 
 @pytest.fixture
@@ -36,3 +39,30 @@ async def test_open_fails_with_store_error_and_leaves_the_store_closed(refused_d
 async def test_migrate_fails_with_store_error(refused_dsn: str) -> None:
     with pytest.raises(StoreError):
         await migrate(refused_dsn)
+
+
+class _Pool:
+    """Records what :func:`wrapped` asks of the pool: a real one adds nothing here."""
+
+    def __init__(self) -> None:
+        self.expired = 0
+
+    async def expire_connections(self) -> None:
+        self.expired += 1
+
+
+async def test_a_failed_connection_expires_the_pools_others_and_names_the_store() -> None:
+    pool = _Pool()
+    with pytest.raises(StoreError, match=r"^PostgreSQL run store: cannot list runs: OSError"):
+        async with wrapped("PostgreSQL run store", "list runs", pool):
+            raise OSError("connection reset")
+    assert pool.expired == 1
+
+
+async def test_an_error_the_server_reported_keeps_the_pools_connections() -> None:
+    pool = _Pool()
+    with pytest.raises(StoreError, match="UniqueViolationError") as raised:
+        async with wrapped("PostgreSQL access store", "create a user", pool):
+            raise asyncpg.UniqueViolationError("duplicate key")
+    assert isinstance(raised.value.__cause__, asyncpg.UniqueViolationError)
+    assert pool.expired == 0
