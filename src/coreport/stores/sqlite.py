@@ -77,11 +77,17 @@ ON CONFLICT (doc) DO UPDATE SET seq = excluded.seq, data = excluded.data, update
 """
 
 
-class SQLiteStore:
-    """A :class:`~coreport.ports.Store` in the SQLite file at ``path``.
+class WorkerStore:
+    """Base of a store in the SQLite file at ``path``: a worker thread of its own opens
+    the file (creating it and its directory, applying pending migrations) and runs every
+    call, one at a time, in order.
 
-    The parent directory is created on :meth:`open`, which also applies pending migrations.
+    The domain stores (access, runs, reports) share the documents' file, each with its
+    own connection and thread, so their queries never queue in front of the appends.
     """
+
+    #: How messages name the store, e.g. "SQLite run store".
+    label = "SQLite store"
 
     def __init__(
         self,
@@ -98,7 +104,8 @@ class SQLiteStore:
         self._lifecycle = asyncio.Lock()
 
     async def open(self) -> None:
-        """Open the file (creating it and its directory), set it up, apply migrations."""
+        """Open the file (creating it and its directory), set it up, apply migrations.
+        Idempotent."""
         async with self._lifecycle:
             if self._worker is not None:
                 return
@@ -118,6 +125,17 @@ class SQLiteStore:
             if worker is not None:
                 # Shielded: a cancelled close() still closes the file.
                 await asyncio.shield(asyncio.wrap_future(worker.stop()))
+
+    async def _call(
+        self, what: str, work: Callable[[sqlite3.Connection], T], *, commit: bool = False
+    ) -> T:
+        if self._worker is None:
+            raise StoreError(f"cannot {what}: the {self.label} {self._path} is not open")
+        return await self._worker.call(what, work, commit=commit)
+
+
+class SQLiteStore(WorkerStore):
+    """A :class:`~coreport.ports.Store` in the SQLite file at ``path``."""
 
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the file answers a query now."""
@@ -163,13 +181,6 @@ class SQLiteStore:
     async def delete(self, doc: DocName) -> None:
         """Forget ``doc``: its snapshot, its update rows and its sequence counter."""
         await self._call("delete", lambda conn: _delete(conn, doc))
-
-    async def _call(
-        self, what: str, work: Callable[[sqlite3.Connection], T], *, commit: bool = False
-    ) -> T:
-        if self._worker is None:
-            raise StoreError(f"cannot {what}: the SQLite store {self._path} is not open")
-        return await self._worker.call(what, work, commit=commit)
 
 
 class _Worker:

@@ -8,11 +8,9 @@ behind a document append, and the migrations of every table apply whichever open
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from coreport.access.model import (
@@ -27,8 +25,7 @@ from coreport.access.model import (
     User,
     UserExists,
 )
-from coreport.ports import StoreError
-from coreport.stores.sqlite import _transaction, _Worker
+from coreport.stores.sqlite import WorkerStore, _transaction
 
 T = TypeVar("T")
 
@@ -43,34 +40,10 @@ _LINK = (
 _MEMBER = "report_id, user_id, role, added_by, added_at"
 
 
-class SQLiteAccessStore:
+class SQLiteAccessStore(WorkerStore):
     """An :class:`~coreport.access.ports.AccessStore` in the SQLite file at ``path``."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
-        self._path = path
-        self._busy_timeout = busy_timeout
-        self._worker: _Worker | None = None
-        self._lifecycle = asyncio.Lock()
-
-    async def open(self) -> None:
-        """Open the file (creating it), apply pending migrations. Idempotent."""
-        async with self._lifecycle:
-            if self._worker is not None:
-                return
-            worker = _Worker(self._path)
-            try:
-                await worker.start(self._busy_timeout)
-            except BaseException:
-                worker.stop()
-                raise
-            self._worker = worker
-
-    async def close(self) -> None:
-        """Close the file after every call already made has finished. Idempotent."""
-        async with self._lifecycle:
-            worker, self._worker = self._worker, None
-            if worker is not None:
-                await asyncio.shield(asyncio.wrap_future(worker.stop()))
+    label = "SQLite access store"
 
     # -- users -------------------------------------------------------------------------
 
@@ -438,11 +411,6 @@ class SQLiteAccessStore:
             return bytes(value)
 
         return await self._call("read a server secret", work)
-
-    async def _call(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._worker is None:
-            raise StoreError(f"cannot {what}: the SQLite access store {self._path} is not open")
-        return await self._worker.call(what, work)
 
 
 def _one(conn: sqlite3.Connection, make: Callable[[Any], T], query: str, *args: object) -> T | None:

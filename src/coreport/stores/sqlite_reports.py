@@ -4,14 +4,11 @@ the documents, on its own connection and worker thread (the design of
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from coreport.ports import StoreError
 from coreport.reports.ports import (
     NewVersion,
     ReportInfo,
@@ -21,10 +18,8 @@ from coreport.reports.ports import (
     VersionInfo,
     VersionKind,
 )
-from coreport.stores.sqlite import _transaction, _Worker
+from coreport.stores.sqlite import WorkerStore, _transaction
 from coreport.stores.sqlite_run_data import from_text, to_text
-
-T = TypeVar("T")
 
 _REPORT = """
 SELECT r.id, r.project, coalesce(t.title, ''), r.created_by, r.created_at,
@@ -55,33 +50,10 @@ ON CONFLICT (report_id) DO UPDATE SET title = excluded.title, updated_at = exclu
 """
 
 
-class SQLiteReportStore:
+class SQLiteReportStore(WorkerStore):
     """A :class:`~coreport.reports.ports.ReportStore` in the SQLite file at ``path``."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
-        self._path = path
-        self._busy_timeout = busy_timeout
-        self._worker: _Worker | None = None
-        self._lifecycle = asyncio.Lock()
-
-    async def open(self) -> None:
-        """Open the file (creating it), apply pending migrations. Idempotent."""
-        async with self._lifecycle:
-            if self._worker is not None:
-                return
-            worker = _Worker(self._path)
-            try:
-                await worker.start(self._busy_timeout)
-            except BaseException:
-                worker.stop()
-                raise
-            self._worker = worker
-
-    async def close(self) -> None:
-        async with self._lifecycle:
-            worker, self._worker = self._worker, None
-            if worker is not None:
-                await asyncio.shield(asyncio.wrap_future(worker.stop()))
+    label = "SQLite report store"
 
     async def set_title(self, report_id: str, title: str, now: datetime) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -195,11 +167,6 @@ class SQLiteReportStore:
             ]
 
         return await self._call("find the reports using a run", work)
-
-    async def _call(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._worker is None:
-            raise StoreError(f"cannot {what}: the SQLite report store {self._path} is not open")
-        return await self._worker.call(what, work)
 
 
 def _report(row: Sequence[Any]) -> ReportInfo:

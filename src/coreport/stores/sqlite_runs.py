@@ -10,16 +10,13 @@ take turns on the file's write lock (the busy timeout makes them wait, not fail)
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from coreport.ports import StoreError
 from coreport.runs.ports import (
     CodeRef,
     HistoryRow,
@@ -38,10 +35,8 @@ from coreport.runs.ports import (
 )
 from coreport.stores import sqlite_run_data as data
 from coreport.stores.run_queries import sqlite_run_query
-from coreport.stores.sqlite import _transaction, _Worker
+from coreport.stores.sqlite import WorkerStore, _transaction
 from coreport.stores.sqlite_run_data import from_text, to_text
-
-T = TypeVar("T")
 
 _RUN_COLUMNS = (
     "id, project, name, state, config, summary, tags, git_commit, repository, diff_summary, "
@@ -55,34 +50,10 @@ GROUP BY p.name ORDER BY p.name
 """
 
 
-class SQLiteRunStore:
+class SQLiteRunStore(WorkerStore):
     """A :class:`~coreport.runs.ports.RunStore` in the SQLite file at ``path``."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
-        self._path = path
-        self._busy_timeout = busy_timeout
-        self._worker: _Worker | None = None
-        self._lifecycle = asyncio.Lock()
-
-    async def open(self) -> None:
-        """Open the file (creating it), apply pending migrations. Idempotent."""
-        async with self._lifecycle:
-            if self._worker is not None:
-                return
-            worker = _Worker(self._path)
-            try:
-                await worker.start(self._busy_timeout)
-            except BaseException:
-                worker.stop()
-                raise
-            self._worker = worker
-
-    async def close(self) -> None:
-        """Close the file after every call already made has finished. Idempotent."""
-        async with self._lifecycle:
-            worker, self._worker = self._worker, None
-            if worker is not None:
-                await asyncio.shield(asyncio.wrap_future(worker.stop()))
+    label = "SQLite run store"
 
     async def ping(self) -> None:
         await self._call("ping", lambda conn: conn.execute("SELECT 1").fetchone())
@@ -151,11 +122,6 @@ class SQLiteRunStore:
 
     async def get_media(self, run_id: str, media_id: str) -> tuple[MediaInfo, bytes]:
         return await self._call("read media", lambda c: data.get_media(c, run_id, media_id))
-
-    async def _call(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._worker is None:
-            raise StoreError(f"cannot {what}: the SQLite run store {self._path} is not open")
-        return await self._worker.call(what, work)
 
 
 def _create_run(conn: sqlite3.Connection, run: Run) -> None:

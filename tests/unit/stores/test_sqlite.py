@@ -1,8 +1,10 @@
-"""What the SQLite store promises beyond the Store contract: durability settings, files."""
+"""What the SQLite stores promise beyond their contracts: durability settings, files,
+the lifecycle they share."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import threading
 import time
@@ -14,7 +16,10 @@ import pytest
 from coreport.ports import Compaction, StoreError
 from coreport.stores.merge import merge_updates
 from coreport.stores.migrations import load_migrations
-from coreport.stores.sqlite import _INLINE_MAX_BYTES, SQLiteStore, migrate
+from coreport.stores.sqlite import _INLINE_MAX_BYTES, SQLiteStore, WorkerStore, migrate
+from coreport.stores.sqlite_access import SQLiteAccessStore
+from coreport.stores.sqlite_reports import SQLiteReportStore
+from coreport.stores.sqlite_runs import SQLiteRunStore
 from tests.contract.ydocs import contents, make_edits, rebuild
 from tests.support.fakes import ManualClock
 
@@ -55,6 +60,32 @@ async def test_open_fails_with_store_error_where_no_file_can_be(tmp_path: Path) 
     with pytest.raises(StoreError):
         await store.ping()
     await store.close()  # nothing to close: harmless
+
+
+@pytest.mark.parametrize(
+    ("make", "label"),
+    [
+        (SQLiteStore, "SQLite store"),
+        (SQLiteAccessStore, "SQLite access store"),
+        (SQLiteRunStore, "SQLite run store"),
+        (SQLiteReportStore, "SQLite report store"),
+    ],
+)
+async def test_every_store_on_the_file_refuses_calls_when_closed_and_names_itself(
+    tmp_path: Path, make: Callable[[Path], WorkerStore], label: str
+) -> None:
+    path = tmp_path / "coreport.db"
+    store = make(path)
+    refused = f"^cannot ping: the {label} {re.escape(str(path))} is not open$"
+    with pytest.raises(StoreError, match=refused):
+        await store._call("ping", lambda conn: conn.execute("SELECT 1").fetchone())
+    await store.open()
+    await store.open()  # idempotent: the same worker
+    assert await store._call("ping", lambda conn: conn.execute("SELECT 1").fetchone()) == (1,)
+    await store.close()
+    await store.close()
+    with pytest.raises(StoreError, match=f"the {label} .* is not open"):
+        await store._call("ping", lambda conn: conn.execute("SELECT 1").fetchone())
 
 
 async def test_open_fails_with_store_error_on_a_file_that_is_not_a_database(
