@@ -2,8 +2,9 @@
 
 Rooms call :meth:`Outbox.publish` synchronously after a commit; one task owned by the
 outbox drains the queue, sending what accumulated while the previous batch was in flight
-as one batch. A failed publish is logged and counted, never retried: the bus
-is a fast path, and other instances catch up from the store.
+as one batch, in which the consecutive updates of a document travel as one message
+(:func:`~coreport.sync.envelope.coalesce`). A failed publish is logged and counted, never
+retried: the bus is a fast path, and other instances catch up from the store.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import deque
 
 from coreport.metrics import Metrics
 from coreport.ports import Bus
+from coreport.sync.envelope import coalesce
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,9 @@ class Outbox:
             while self._queue:
                 # Whatever queued up while the last batch was in flight goes out as one
                 # batch: one round trip to the bus instead of one per message.
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), _BATCH))]
+                batch = coalesce(
+                    [self._queue.popleft() for _ in range(min(len(self._queue), _BATCH))]
+                )
                 try:
                     await self._bus.publish_many(batch)
                 except Exception as exc:

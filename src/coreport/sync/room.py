@@ -56,6 +56,9 @@ from coreport.sync.envelope import BadEnvelope, Envelope, EnvelopeKind
 
 log = logging.getLogger(__name__)
 
+#: Bus envelopes that carry document updates.
+_UPDATE_KINDS = frozenset({EnvelopeKind.UPDATE, EnvelopeKind.UPDATES})
+
 T = TypeVar("T")
 
 
@@ -726,14 +729,17 @@ class Room:
             return
         try:
             envelope = Envelope.decode(data)
+            if envelope.instance == self._instance or self.broken:
+                return
+            updates = envelope.updates() if envelope.kind in _UPDATE_KINDS else None
         except BadEnvelope as exc:
             log.warning("dropping a malformed bus message on %s: %s", self.channel, exc)
             self._metrics.errors.labels("bus_message").inc()
+            self.on_gap()  # it may have carried updates: the store has them
             return
-        if envelope.instance == self._instance or self.broken:
-            return
-        if envelope.kind is EnvelopeKind.UPDATE:
-            self._apply_remote_update(envelope)
+        if updates is not None:
+            for seq, update in updates:
+                self._apply_remote_update(seq, update)
         elif envelope.kind is EnvelopeKind.AWARENESS:
             self._apply_remote_awareness(envelope.payload)
         else:
@@ -764,18 +770,18 @@ class Room:
         if self.gap_since is None:
             self.gap_since = self._clock.now()
 
-    def _apply_remote_update(self, envelope: Envelope) -> None:
-        if envelope.seq <= self.known_seq or envelope.seq in self._ahead:
+    def _apply_remote_update(self, seq: int, update: bytes) -> None:
+        if seq <= self.known_seq or seq in self._ahead:
             return
-        if envelope.seq > self.known_seq + 1:
+        if seq > self.known_seq + 1:
             # Apply other instances' updates in store order only: one that overtook its
             # predecessor on the bus waits for it (or for the catch-up that fills the gap).
-            self._early[envelope.seq] = envelope.payload
+            self._early[seq] = update
             if self.gap_since is None:
                 self.gap_since = self._clock.now()
             return
-        self._apply_in_order(envelope.payload)
-        self.saw_seq(envelope.seq)
+        self._apply_in_order(update)
+        self.saw_seq(seq)
 
     def _apply_in_order(self, payload: bytes) -> None:
         try:

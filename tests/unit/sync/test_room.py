@@ -20,7 +20,7 @@ from coreport.protocol.messages import (
     SyncStep2,
     SyncUpdate,
 )
-from coreport.sync.envelope import Envelope, EnvelopeKind
+from coreport.sync.envelope import Envelope, EnvelopeKind, coalesce
 from coreport.sync.room import Room, RoomBroken
 from coreport.sync.rooms import RoomPolicy, Rooms
 from tests.support.fakes import ManualClock, MemoryStore, RecordingBus, RecordingPeer
@@ -732,6 +732,44 @@ async def test_updates_from_the_bus_are_applied_in_store_order(rooms: Rooms) -> 
     assert a.updates() == [first, second]
     assert room.known_seq == 2
     assert room.gap_since is None
+
+
+async def test_updates_that_travel_together_on_the_bus_are_applied_one_by_one(
+    rooms: Rooms,
+) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    synced(room, a)
+    client: Doc = Doc()
+    first, second, third = (text_update(c, client) for c in "123")
+    together = [
+        ("doc", Envelope(EnvelopeKind.UPDATE, seq, "other", u).encode())
+        for seq, u in ((2, second), (3, third))
+    ]
+    ((_, data),) = coalesce(together)
+    room.on_message(data)
+    assert a.updates() == []  # they overtook seq 1: held, in order
+    room.on_message(Envelope(EnvelopeKind.UPDATE, 1, "other", first).encode())
+    assert a.updates() == [first, second, third]
+    assert room.known_seq == 3
+    assert str(room.doc.get("t", type=Text)) == "123"
+
+
+async def test_a_malformed_bundle_of_updates_is_fetched_from_the_store(
+    rooms: Rooms, store: MemoryStore, clock: ManualClock
+) -> None:
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    synced(room, a)
+    stored = text_update("stored")
+    await store.append([(DOC, stored)])
+    room.on_message(Envelope(EnvelopeKind.UPDATES, 1, "other", b"\x00\x00\x00\x09cut").encode())
+    assert a.updates() == []
+    assert room.gap_since is not None
+    clock.advance(1)
+    await rooms.maintain()
+    assert room.known_seq == 1
+    assert str(room.doc.get("t", type=Text)) == "stored"
 
 
 async def test_no_update_reaches_a_client_before_its_sync_step2(
