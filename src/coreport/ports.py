@@ -18,6 +18,10 @@ DocName = str
 #: Merges Yjs updates into one update (pycrdt's ``merge_updates`` in production).
 MergeUpdates = Callable[[Sequence[bytes]], bytes]
 
+#: Whether a compaction is worth its merge, given what the store holds of the document
+#: now: ``(rows, bytes of the rows, bytes of the snapshot)``.
+CompactionWorth = Callable[[int, int, int], bool]
+
 
 class StoreError(Exception):
     """The store could not do what was asked; nothing was partially written."""
@@ -85,11 +89,15 @@ class Store(Protocol):
         repeat updates the caller has; applying a Yjs update twice is harmless).
         """
 
-    async def compact(self, doc: DocName, merge: MergeUpdates) -> Compaction:
+    async def compact(
+        self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None
+    ) -> Compaction:
         """Fold the snapshot and the update rows into a new snapshot.
 
         Reads the rows it merges from the store and deletes exactly those rows in the same
-        transaction, so a concurrent append is never lost.
+        transaction, so a concurrent append is never lost. ``worth`` is asked first, about
+        what follows the snapshot now (another instance may have compacted meanwhile);
+        if it says no, nothing is merged and the snapshot's seq is reported.
         """
 
     async def delete(self, doc: DocName) -> None:

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from coreport.ports import Compaction, Store, StoredState, StoredUpdate, StoreError
+from coreport.ports import (
+    Compaction,
+    CompactionWorth,
+    Store,
+    StoredState,
+    StoredUpdate,
+    StoreError,
+)
 from coreport.stores.merge import merge_updates
 from tests.contract.conftest import Backend
 from tests.contract.ydocs import apply_all, contents, make_edits, rebuild
@@ -148,6 +155,35 @@ async def test_compaction_equals_applying_every_update(store: Store) -> None:
     assert contents(rebuild(state)) == contents(edits.doc) == contents(apply_all(edits.updates))
     assert merge.snapshot_came_first == [True]
     assert merge.rows_merged == edits.updates
+
+
+async def test_compaction_asks_whether_the_log_now_is_worth_a_merge(store: Store) -> None:
+    edits = make_edits(8, seed=3)
+    merge = RecordingMerge()
+    asked: list[tuple[int, int, int]] = []
+
+    def at_least(rows: int) -> CompactionWorth:
+        def worth(count: int, row_bytes: int, snapshot_bytes: int) -> bool:
+            asked.append((count, row_bytes, snapshot_bytes))
+            return count >= rows
+
+        return worth
+
+    await store.append([(DOC, update) for update in edits.updates[:5]])
+    assert await store.compact(DOC, merge, worth=at_least(5)) == Compaction(5, 5)
+    assert asked == [(5, sum(map(len, edits.updates[:5])), 0)]
+    snapshot = (await store.load(DOC)).snapshot
+    assert snapshot is not None
+    await store.append([(DOC, update) for update in edits.updates[5:]])
+    # Three rows after the snapshot (another instance compacted, say): not worth it.
+    assert await store.compact(DOC, merge, worth=at_least(4)) == Compaction(0, 5)
+    assert asked[-1] == (3, sum(map(len, edits.updates[5:])), len(snapshot))
+    assert merge.calls == 1
+    state = await store.load(DOC)
+    assert (state.snapshot_seq, [u.seq for u in state.updates]) == (5, [6, 7, 8])
+    assert await store.compact("reports/nobody", merge, worth=at_least(0)) == Compaction(0, 0)
+    assert await store.compact(DOC, merge, worth=at_least(3)) == Compaction(3, 8)
+    assert contents(rebuild(await store.load(DOC))) == contents(edits.doc)
 
 
 async def test_compaction_with_nothing_to_merge_writes_nothing(store: Store) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from coreport.ports import (
     BusListener,
     Compaction,
+    CompactionWorth,
     DocName,
     MergeUpdates,
     StoredState,
@@ -67,10 +68,13 @@ class MemoryStore:
         rows = [u for u in self.updates.get(doc, []) if u.seq > max(after_seq, snap_seq)]
         return StoredState(snap if after_seq < snap_seq else None, snap_seq, tuple(rows))
 
-    async def compact(self, doc: DocName, merge: MergeUpdates) -> Compaction:
+    async def compact(
+        self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None
+    ) -> Compaction:
         rows = self.updates.get(doc, [])
         snap_seq, snap = self.snapshots.get(doc, (0, None))
-        if not rows:
+        sizes = (len(rows), sum(len(r.data) for r in rows), len(snap or b""))
+        if not rows or (worth is not None and not worth(*sizes)):
             return Compaction(0, snap_seq)
         merged = merge(([snap] if snap else []) + [r.data for r in rows])
         top = rows[-1].seq

@@ -23,7 +23,15 @@ from typing import Any
 
 from pycrdt import Doc
 
-from coreport.ports import Clock, Compaction, DocName, MergeUpdates, Store, StoredState
+from coreport.ports import (
+    Clock,
+    Compaction,
+    CompactionWorth,
+    DocName,
+    MergeUpdates,
+    Store,
+    StoredState,
+)
 from coreport.reports.blocks import Block
 from coreport.reports.convert import read_report
 from coreport.reports.ports import NewVersion, ReportStore, VersionInfo, VersionKind
@@ -244,8 +252,10 @@ class _ObservedStore:
     async def load(self, doc: DocName, after_seq: int = 0) -> StoredState:
         return await self._inner.load(doc, after_seq)
 
-    async def compact(self, doc: DocName, merge: MergeUpdates) -> Compaction:
-        return await self._inner.compact(doc, merge)
+    async def compact(
+        self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None
+    ) -> Compaction:
+        return await self._inner.compact(doc, merge, worth=worth)
 
     async def delete(self, doc: DocName) -> None:
         await self._inner.delete(doc)

@@ -30,6 +30,7 @@ import asyncpg
 
 from coreport.ports import (
     Compaction,
+    CompactionWorth,
     DocName,
     MergeUpdates,
     StoredState,
@@ -61,6 +62,12 @@ _SELECT_SNAPSHOT = (
 )
 
 _SELECT_UPDATES = "SELECT seq, data FROM updates WHERE doc = $1 AND seq > $2 ORDER BY seq"
+
+# What a compaction would merge, before reading it.
+_SIZE_OF_UPDATES = (
+    "SELECT count(*), coalesce(sum(octet_length(data)), 0) FROM updates WHERE doc = $1"
+)
+_SIZE_OF_SNAPSHOT = "SELECT seq, octet_length(data) FROM snapshots WHERE doc = $1"
 
 _UPSERT_SNAPSHOT = """
 INSERT INTO snapshots (doc, seq, data) VALUES ($1, $2, $3)
@@ -189,21 +196,31 @@ class PostgresStore(PooledStore):
         updates = tuple(StoredUpdate(row["seq"], row["data"]) for row in rows)
         return StoredState(snapshot, base, updates)
 
-    async def compact(self, doc: DocName, merge: MergeUpdates) -> Compaction:
-        """Fold the snapshot and every update row of ``doc`` into a new snapshot.
+    async def compact(
+        self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None
+    ) -> Compaction:
+        """Fold the snapshot and every update row of ``doc`` into a new snapshot, if
+        ``worth`` says so of what follows it now.
 
         Another instance compacting ``doc`` at the same time waits for this one, then finds
-        nothing left to merge.
+        nothing left to merge, or (every instance with the document loaded weighs its log
+        and asks in turn) too little to be worth a merge: it merges nothing, and learns
+        where the snapshot now is.
         """
         async with self._connection("compact") as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _doc_lock(doc))
             # Read after taking the lock, so an earlier compaction's result is visible.
+            row_count, row_bytes = await conn.fetchrow(_SIZE_OF_UPDATES, doc)
+            snapshot = await conn.fetchrow(_SIZE_OF_SNAPSHOT, doc)
+            snapshot_seq, snapshot_bytes = snapshot if snapshot else (0, 0)
+            if not row_count or (
+                worth is not None and not worth(row_count, row_bytes, snapshot_bytes)
+            ):
+                return Compaction(0, snapshot_seq)
             snapshot_row = await conn.fetchrow(
                 "SELECT seq, data FROM snapshots WHERE doc = $1", doc
             )
             rows = await conn.fetch(_SELECT_UPDATES, doc, 0)
-            if not rows:
-                return Compaction(0, snapshot_row["seq"] if snapshot_row else 0)
             parts = [snapshot_row["data"]] if snapshot_row else []
             parts += [row["data"] for row in rows]
             # Merging is CPU work: keep the event loop serving other rooms meanwhile.

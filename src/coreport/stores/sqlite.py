@@ -38,6 +38,7 @@ from typing import TypeVar
 
 from coreport.ports import (
     Compaction,
+    CompactionWorth,
     DocName,
     MergeUpdates,
     StoredState,
@@ -70,6 +71,10 @@ RETURNING last_seq
 _SELECT_SNAPSHOT = "SELECT seq, CASE WHEN seq > ? THEN data END FROM snapshots WHERE doc = ?"
 
 _SELECT_UPDATES = "SELECT seq, data FROM updates WHERE doc = ? AND seq > ? ORDER BY seq"
+
+# What a compaction would merge, before reading it.
+_SIZE_OF_UPDATES = "SELECT count(*), coalesce(sum(length(data)), 0) FROM updates WHERE doc = ?"
+_SIZE_OF_SNAPSHOT = "SELECT seq, length(data) FROM snapshots WHERE doc = ?"
 
 _UPSERT_SNAPSHOT = f"""
 INSERT INTO snapshots (doc, seq, data) VALUES (?, ?, ?)
@@ -164,15 +169,18 @@ class SQLiteStore(WorkerStore):
             raise ValueError(f"after_seq must be >= 0, not {after_seq}")
         return await self._call("load", lambda conn: _load(conn, doc, after_seq))
 
-    async def compact(self, doc: DocName, merge: MergeUpdates) -> Compaction:
-        """Fold the snapshot and every update row of ``doc`` into a new snapshot.
+    async def compact(
+        self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None
+    ) -> Compaction:
+        """Fold the snapshot and every update row of ``doc`` into a new snapshot, if
+        ``worth`` says so of what follows it now.
 
         The merge runs between two transactions, off the store's thread, so appends go on
         meanwhile: rows are never changed once written and new ones get larger seqs, so
         the rows read are still the ones to replace, unless another compaction or a
         delete got there first, which the writing transaction checks.
         """
-        fold = await self._call("compact", lambda conn: _compaction_input(conn, doc))
+        fold = await self._call("compact", lambda conn: _compaction_input(conn, doc, worth))
         if isinstance(fold, Compaction):
             return fold
         merged = await asyncio.to_thread(_merge, merge, doc, fold.parts)
@@ -400,15 +408,21 @@ class _Fold:
     max_seq: int  # the last row's
 
 
-def _compaction_input(conn: sqlite3.Connection, doc: DocName) -> Compaction | _Fold:
-    """What to merge; or, with no rows to merge, the compaction's result."""
+def _compaction_input(
+    conn: sqlite3.Connection, doc: DocName, worth: CompactionWorth | None
+) -> Compaction | _Fold:
+    """What to merge; or, with nothing to merge or nothing ``worth`` merging (what
+    followed another compaction), the compaction's result."""
     with _transaction(conn, "DEFERRED"):
+        row_count, row_bytes = conn.execute(_SIZE_OF_UPDATES, (doc,)).fetchone()
+        snapshot = conn.execute(_SIZE_OF_SNAPSHOT, (doc,)).fetchone()
+        snapshot_seq, snapshot_bytes = snapshot if snapshot else (0, 0)
+        if not row_count or (worth is not None and not worth(row_count, row_bytes, snapshot_bytes)):
+            return Compaction(0, snapshot_seq)
         snapshot_row = conn.execute(
             "SELECT seq, data FROM snapshots WHERE doc = ?", (doc,)
         ).fetchone()
         rows = conn.execute(_SELECT_UPDATES, (doc, 0)).fetchall()
-    if not rows:
-        return Compaction(0, snapshot_row[0] if snapshot_row else 0)
     parts = ([snapshot_row[1]] if snapshot_row else []) + [data for _, data in rows]
     return _Fold(snapshot_row[0] if snapshot_row else 0, parts, len(rows), rows[-1][0])
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pycrdt import Doc
 
 from coreport.metrics import Metrics
-from coreport.ports import Bus, Clock, DocName, Store
+from coreport.ports import Bus, Clock, CompactionWorth, DocName, Store
 from coreport.sync import heap
 from coreport.sync.committer import GroupCommitter
 from coreport.sync.cork import SendCork
@@ -89,7 +89,9 @@ class Rooms:
         self._loading: dict[DocName, asyncio.Task[Room]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._compact_queue: asyncio.Queue[DocName] = asyncio.Queue()
-        self._compact_wanted: set[DocName] = set()
+        # Documents queued for compaction, each with what must hold of the store's log for
+        # a merge (None: any row).
+        self._compact_wanted: dict[DocName, CompactionWorth | None] = {}
         self._merge = MergeProcess()
         self._last_catch_up = clock.now()
         self._running = False
@@ -273,8 +275,9 @@ class Rooms:
                 and room.rest()
             ):
                 self._release_wanted = True
-            if self._compaction_due(room, now):
-                self.request_compaction(room.name)
+            due, worth = self._compaction_due(room, now)
+            if due:
+                self.request_compaction(room.name, worth)
             if periodic or (
                 room.gap_since is not None and now - room.gap_since >= policy.gap_grace_seconds
             ):
@@ -285,19 +288,30 @@ class Rooms:
             self._released_at = now
             self._release_memory()
 
-    def _compaction_due(self, room: Room, now: float) -> bool:
+    def _compaction_due(self, room: Room, now: float) -> tuple[bool, CompactionWorth | None]:
+        """Whether ``room``'s document needs compacting now, and what the store must find
+        for the merge to be worth it. Every instance with the document loaded weighs its
+        log, so another may have compacted first: a compaction due by weight merges only
+        if the log that followed that one weighs enough too (:meth:`_worth_merging`; the
+        room learns where the snapshot is either way) instead of rewriting the whole
+        document for a few rows. One due by age merges whatever there is."""
         rows = room.rows_since_snapshot
         if rows == 0:
-            return False
+            return False, None
+        if self._worth_merging(rows, room.log_bytes, room.size_bytes - room.log_bytes):
+            return True, self._worth_merging
+        max_age = self.policy.compact_max_age_seconds
+        return room.dirty_since is not None and now - room.dirty_since >= max_age, None
+
+    def _worth_merging(self, rows: int, log_bytes: int, folded_bytes: int) -> bool:
+        """Whether ``rows`` update rows of ``log_bytes`` after a snapshot of
+        ``folded_bytes`` are worth folding into it (see :class:`RoomPolicy`)."""
         policy = self.policy
         if rows >= policy.compact_max_updates:
             return True
-        if rows >= policy.compact_every_updates:
-            folded = room.size_bytes - room.log_bytes
-            if room.log_bytes >= policy.compact_log_ratio * folded:
-                return True
-        return room.dirty_since is not None and now - room.dirty_since >= (
-            policy.compact_max_age_seconds
+        return (
+            rows >= policy.compact_every_updates
+            and log_bytes >= policy.compact_log_ratio * folded_bytes
         )
 
     async def _unload(self, room: Room) -> None:
@@ -319,23 +333,28 @@ class Rooms:
         if new is not None:
             room.relay_caught_up(new)
 
-    def request_compaction(self, name: DocName) -> None:
+    def request_compaction(self, name: DocName, worth: CompactionWorth | None = None) -> None:
+        """Queue a compaction of ``name``: one that merges only if ``worth`` says so of
+        the store's log then, or whatever there is (``None``, which a second request
+        without a rule also makes of one queued with one)."""
         if name not in self._compact_wanted:
-            self._compact_wanted.add(name)
             self._compact_queue.put_nowait(name)
+            self._compact_wanted[name] = worth
+        elif worth is None:
+            self._compact_wanted[name] = None
 
     async def _compaction_loop(self) -> None:
         while True:
             name = await self._compact_queue.get()
-            self._compact_wanted.discard(name)
+            worth = self._compact_wanted.pop(name, None)
             try:
-                await self._compact(name)
+                await self._compact(name, worth)
             finally:
                 self._compact_queue.task_done()
 
-    async def _compact(self, name: DocName) -> None:
+    async def _compact(self, name: DocName, worth: CompactionWorth | None) -> None:
         try:
-            result = await self._store.compact(name, self._merge)
+            result = await self._store.compact(name, self._merge, worth=worth)
         except Exception as exc:
             self._metrics.errors.labels("compaction").inc()
             log.warning("compacting %s failed: %s", name, exc)

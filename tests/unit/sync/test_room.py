@@ -284,6 +284,7 @@ def registry(
     compact_every_updates: int,
     compact_log_ratio: float = 0.5,
     compact_max_updates: int = 2000,
+    instance: str = "me",
 ) -> Rooms:
     policy = RoomPolicy(
         idle_unload_seconds=30,
@@ -292,7 +293,7 @@ def registry(
         compact_log_ratio=compact_log_ratio,
         compact_max_updates=compact_max_updates,
     )
-    return Rooms(store, bus, Metrics(), clock, instance="me", policy=policy)
+    return Rooms(store, bus, Metrics(), clock, instance=instance, policy=policy)
 
 
 def with_snapshot(store: MemoryStore, text: str) -> Doc:
@@ -371,6 +372,38 @@ async def test_a_log_ratio_of_zero_compacts_by_count_alone(
         await maintained(rooms)
         assert room.snapshot_seq == 4
         rooms.release(room)
+
+
+async def test_an_instance_does_not_rewrite_a_document_another_just_compacted(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    """Both instances count the rows of a document they have loaded; the second to ask
+    finds the first's snapshot with fewer rows after it than a compaction by count needs,
+    merges nothing and takes the snapshot's position as its own."""
+    client = with_snapshot(store, "x" * 10)
+    mine, theirs = RecordingBus(), RecordingBus()
+    async with (
+        registry(store, mine, clock, compact_every_updates=3, instance="me") as rooms,
+        registry(store, theirs, clock, compact_every_updates=3, instance="other") as others,
+    ):
+        room, other = await rooms.acquire(DOC), await others.acquire(DOC)
+        await write_words(rooms, room, list("abcd"), client)
+        for _, data in mine.published:  # what the bus would bring the other instance
+            other.on_message(data)
+        assert (room.rows_since_snapshot, other.rows_since_snapshot) == (4, 4)
+        await maintained(rooms)
+        snapshot = store.snapshots[DOC]
+        assert snapshot[0] == room.snapshot_seq == 5
+        await write_words(rooms, room, ["e"], client)
+        for _, data in mine.published[-1:]:
+            other.on_message(data)
+        await maintained(others)  # due by its own count of 5 rows; 1 follows the snapshot
+        assert store.snapshots[DOC] is snapshot, "the document was not merged again"
+        assert (other.snapshot_seq, other.rows_since_snapshot) == (5, 1)
+        await maintained(others)
+        assert store.snapshots[DOC] is snapshot
+        rooms.release(room)
+        others.release(other)
 
 
 async def test_the_log_weight_counts_what_loading_and_other_instances_bring(
