@@ -19,7 +19,8 @@ DocName = str
 MergeUpdates = Callable[[Sequence[bytes]], bytes]
 
 #: Whether a compaction is worth its merge, given what the store holds of the document
-#: now: ``(rows, bytes of the rows, bytes of the snapshot)``.
+#: now: ``(rows, bytes of the rows, bytes of the snapshot)``. A pure function of those: a
+#: store may call it on a thread of its own, inside its transaction.
 CompactionWorth = Callable[[int, int, int], bool]
 
 
