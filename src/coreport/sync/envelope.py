@@ -122,6 +122,8 @@ def coalesce(messages: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     up to :data:`MAX_COALESCED_BYTES`. Each channel's messages keep their order (those of
     different channels need none); anything else, malformed bytes included, passes as
     it is and ends the run of its channel."""
+    if len(messages) < 2:  # the usual batch while the load is light
+        return list(messages)
     out: list[tuple[str, bytes | _Run]] = []
     open_runs: dict[str, _Run] = {}
     for channel, data in messages:
