@@ -83,7 +83,7 @@ class PostgresStore(PooledStore):
     def __init__(
         self, dsn: str, min_size: int = 1, max_size: int = 10, *, ping_timeout: float = 5.0
     ) -> None:
-        super().__init__(dsn, min_size, max_size, reset=_leave_session_as_is)
+        super().__init__(dsn, min_size, max_size)
         self._ping_timeout = ping_timeout
         # The appends' own connection (see the module's docstring), opened on first use;
         # the lock is held while it runs an append.
@@ -254,16 +254,6 @@ async def migrate(dsn: str) -> list[str]:
             return await apply_postgres(conn)
     finally:
         await conn.close()
-
-
-async def _leave_session_as_is(conn: Any) -> None:
-    """What the pool does to a connection it takes back, beyond rolling back a transaction
-    left open (asyncpg always does that): nothing. Its default reset query (unlock every
-    advisory lock, close cursors, UNLISTEN, RESET ALL) is a round trip on every release,
-    and the release of an append's connection comes before the append returns, so before
-    the relay. This store leaves no session state to undo: its advisory locks, and the
-    migrations', are transaction-level, and it declares no cursor, LISTENs to nothing and
-    SETs nothing."""
 
 
 def _doc_lock(doc: DocName) -> int:

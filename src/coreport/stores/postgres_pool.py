@@ -4,7 +4,7 @@ closed, and driver errors turned into ``StoreError``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -35,9 +35,6 @@ CONNECTION_ERRORS = (
     TimeoutError,
 )
 
-#: What a pool does to a connection it takes back; ``None`` is asyncpg's default reset.
-Reset = Callable[[Any], Awaitable[None]]
-
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -66,13 +63,10 @@ class PooledStore:
     #: How messages name the store, e.g. "PostgreSQL run store".
     label = "PostgreSQL store"
 
-    def __init__(
-        self, dsn: str, min_size: int = 1, max_size: int = 4, *, reset: Reset | None = None
-    ) -> None:
+    def __init__(self, dsn: str, min_size: int = 1, max_size: int = 4) -> None:
         self._dsn = dsn
         self._min_size = min_size
         self._max_size = max_size
-        self._reset = reset
         self._pool: Any = None
         self._lifecycle = asyncio.Lock()
 
@@ -83,7 +77,10 @@ class PooledStore:
                 return
             try:
                 pool = await asyncpg.create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size, reset=self._reset
+                    self._dsn,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    reset=_leave_session_as_is,
                 )
             except Exception as exc:
                 # Whatever stops the pool from starting (a refused connection, a bad DSN, an
@@ -124,3 +121,13 @@ class PooledStore:
 
     def _wrapped(self, what: str, pool: Any = None) -> AbstractAsyncContextManager[None]:
         return wrapped(self.label, what, pool)
+
+
+async def _leave_session_as_is(conn: Any) -> None:
+    """What a pool does to a connection it takes back, beyond rolling back a transaction
+    left open (asyncpg always does that): nothing. Its default reset query (unlock every
+    advisory lock, close cursors, UNLISTEN, RESET ALL) is a round trip on every release,
+    and a release comes before the call returns: before an append's relay, before an
+    access check lets a socket in. The stores leave no session state to undo: their
+    advisory locks, and the migrations', are transaction-level, and they declare no
+    cursor, LISTEN to nothing and SET nothing. A store that does must reset it itself."""

@@ -11,7 +11,11 @@ import pytest
 
 from coreport.ports import StoreError
 from coreport.stores.postgres import PostgresStore, migrate
-from coreport.stores.postgres_pool import wrapped
+from coreport.stores.postgres_access import PostgresAccessStore
+from coreport.stores.postgres_pool import PooledStore, wrapped
+from coreport.stores.postgres_reports import PostgresReportStore
+from coreport.stores.postgres_runs import PostgresRunStore
+from tests.support.postgres import scratch_database
 
 
 @pytest.fixture
@@ -66,3 +70,24 @@ async def test_an_error_the_server_reported_keeps_the_pools_connections() -> Non
             raise asyncpg.UniqueViolationError("duplicate key")
     assert isinstance(raised.value.__cause__, asyncpg.UniqueViolationError)
     assert pool.expired == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "make", [PostgresStore, PostgresAccessStore, PostgresRunStore, PostgresReportStore]
+)
+async def test_a_connection_goes_back_to_the_pool_without_a_reset_round_trip(
+    make: type[PooledStore],
+) -> None:
+    """asyncpg's default reset (RESET ALL and three more statements) would undo this
+    SET: its absence shows the pool takes the connection back as it is."""
+    async with scratch_database() as dsn:
+        store = make(dsn, 1, 1)  # one connection: the second block gets the first's
+        await store.open()
+        try:
+            async with store._connection("set") as conn:
+                await conn.execute("SET application_name = 'kept'")
+            async with store._connection("read") as conn:
+                assert await conn.fetchval("SHOW application_name") == "kept"
+        finally:
+            await store.close()
