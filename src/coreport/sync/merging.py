@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
 
@@ -74,6 +74,13 @@ class MergeProcess:
                 if self._pool is pool:
                     self._let_go()
             raise
+        except (CancelledError, RuntimeError) as exc:
+            # close() came after the pool was handed out but before the child took the
+            # merge: the pool refused it (shut down) or cancelled it. Stopped, like a
+            # merge in the child's hands, and told the same way.
+            if not self._closed:
+                raise
+            raise BrokenProcessPool("the merge process was closed") from exc
         finally:
             with self._lock:
                 self._merging -= 1

@@ -121,6 +121,30 @@ def _scattered_updates(count: int) -> list[bytes]:
     return updates
 
 
+def test_a_merge_that_close_overtakes_before_the_child_has_it_is_stopped_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """close() between handing out the pool and the child taking the merge: the pool
+    refuses or cancels it, and the caller is told as for a merge the child had."""
+    merge = MergeProcess(in_process_bytes=0)
+    small = _updates(3, 100)
+    assert merge(small) == merge_updates(*small)
+    take = merge._take
+
+    def take_then_close() -> ProcessPoolExecutor | None:
+        pool = take()
+        merge.close()
+        return pool
+
+    monkeypatch.setattr(merge, "_take", take_then_close)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            merge(small)
+        assert multiprocessing.active_children() == []
+    finally:
+        merge.close()
+
+
 async def test_close_stops_a_merge_in_flight_instead_of_waiting_for_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
