@@ -45,6 +45,14 @@ def text_of(*updates: bytes) -> str:
     return str(doc.get("t", type=Text))
 
 
+async def synced_room(rooms: Rooms) -> tuple[Room, RecordingPeer]:
+    """``DOC``'s room, acquired, with one synced peer "a"."""
+    room = await rooms.acquire(DOC)
+    a = RecordingPeer("a")
+    synced(room, a)
+    return room, a
+
+
 def synced(room: Room, peer: RecordingPeer) -> None:
     """Join ``peer`` and complete its handshake as a real client does (its sync step 1
     while nothing is being committed); forget what the room sent it so far."""
@@ -88,9 +96,7 @@ async def test_update_is_relayed_only_after_it_is_stored(rooms: Rooms, store: Me
 
 
 async def test_committed_update_is_published_with_its_seq(rooms: Rooms, bus: RecordingBus) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     room.receive(a, SyncUpdate(text_update("x")))
     await rooms.committer.drained()
     await asyncio.wait_for(bus.published_event.wait(), 5)
@@ -138,9 +144,7 @@ async def test_failed_write_is_not_relayed_and_closes_everyone(
 
 
 async def test_invalid_update_is_refused_and_not_stored(rooms: Rooms, store: MemoryStore) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     with pytest.raises(ProtocolError) as caught:
         room.receive(a, SyncUpdate(b"\x01\x02\x03\xff\xff"))
     assert caught.value.close == codes.INVALID_PAYLOAD
@@ -149,9 +153,7 @@ async def test_invalid_update_is_refused_and_not_stored(rooms: Rooms, store: Mem
 
 
 async def test_invalid_state_vector_is_refused(rooms: Rooms) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     with pytest.raises(ProtocolError):
         room.receive(a, SyncStep1(b"\xff\xff\xff"))
 
@@ -244,9 +246,7 @@ async def test_cancelled_waiter_does_not_cancel_the_load(rooms: Rooms, store: Me
 async def test_idle_room_unloads_and_compacts(
     rooms: Rooms, store: MemoryStore, bus: RecordingBus, clock: ManualClock
 ) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     room.receive(a, SyncUpdate(text_update("keep me")))
     await rooms.committer.drained()
     room.leave(a)
@@ -263,9 +263,7 @@ async def test_idle_room_unloads_and_compacts(
 
 
 async def test_compaction_by_count(rooms: Rooms, store: MemoryStore) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     client: Doc = Doc()
     for word in ("a", "b", "c", "d"):
         room.receive(a, SyncUpdate(text_update(word, client)))
@@ -427,9 +425,7 @@ async def test_the_log_weight_counts_what_loading_and_other_instances_bring(
 
 
 async def test_update_from_another_instance_is_relayed_locally(rooms: Rooms) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     update = text_update("remote")
     room.on_message(Envelope(EnvelopeKind.UPDATE, 1, "other", update).encode())
     assert a.updates() == [update]
@@ -442,9 +438,7 @@ async def test_update_from_another_instance_is_relayed_locally(rooms: Rooms) -> 
 async def test_gap_is_filled_from_the_store(
     rooms: Rooms, store: MemoryStore, clock: ManualClock
 ) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, _a = await synced_room(rooms)
     missed = text_update("missed ")
     later = Doc()
     seen = text_update("seen", later)
@@ -459,9 +453,7 @@ async def test_gap_is_filled_from_the_store(
 
 
 async def test_remote_awareness_expires(rooms: Rooms, clock: ManualClock) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     payload = messages.encode_awareness_payload([AwarenessEntry(9, 1, '{"n":1}')])
     room.on_message(Envelope(EnvelopeKind.AWARENESS, 0, "other", payload).encode())
     assert AwarenessUpdate((AwarenessEntry(9, 1, '{"n":1}'),)) in a.parsed()
@@ -471,9 +463,7 @@ async def test_remote_awareness_expires(rooms: Rooms, clock: ManualClock) -> Non
 
 
 async def test_map_updates_merge(rooms: Rooms) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     doc: Doc = Doc()
     doc["m"] = m = Map()
     m["k"] = "v"
@@ -522,9 +512,7 @@ async def test_echoed_and_duplicate_updates_are_not_stored_again(
 
 
 async def test_only_the_new_part_of_an_update_is_stored(rooms: Rooms, store: MemoryStore) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     client: Doc = Doc()
     first = text_update("old", client)
     room.receive(a, SyncUpdate(first))
@@ -575,9 +563,7 @@ async def test_updates_that_follow_the_document_are_not_checked_by_encoding_it(
 ) -> None:
     """Encoding what the document gained walks all of it: only an update that starts past
     its client's clocks needs it, and every update after one did."""
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     encoded: list[bytes] = []
     get_update = room.doc.get_update
 
@@ -648,9 +634,7 @@ async def test_joiners_with_nothing_share_one_encoding_of_a_large_document(
 async def test_server_edit_is_stored_relayed_and_waited_for(
     rooms: Rooms, store: MemoryStore
 ) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    _room, a = await synced_room(rooms)
 
     def add_title(doc: Doc) -> str:
         doc["title"] = Text("Weekly results")
@@ -677,9 +661,7 @@ async def test_server_edit_fails_loudly_when_the_store_does(
 
 
 async def test_read_waits_for_pending_writes(rooms: Rooms, store: MemoryStore) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     store.gate.clear()
     room.receive(a, SyncUpdate(text_update("pending")))
     reading = asyncio.create_task(rooms.read(DOC, lambda doc: str(doc.get("t", type=Text))))
@@ -753,9 +735,7 @@ async def test_loading_applies_the_snapshot_and_rows_as_one_change(rooms: Rooms)
 
 
 async def test_updates_from_the_bus_are_applied_in_store_order(rooms: Rooms) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     client: Doc = Doc()
     first, second = text_update("1", client), text_update("2", client)
     room.on_message(Envelope(EnvelopeKind.UPDATE, 2, "other", second).encode())
@@ -770,9 +750,7 @@ async def test_updates_from_the_bus_are_applied_in_store_order(rooms: Rooms) -> 
 async def test_updates_that_travel_together_on_the_bus_are_applied_one_by_one(
     rooms: Rooms,
 ) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     client: Doc = Doc()
     first, second, third = (text_update(c, client) for c in "123")
     together = [
@@ -791,9 +769,7 @@ async def test_updates_that_travel_together_on_the_bus_are_applied_one_by_one(
 async def test_a_malformed_bundle_of_updates_is_fetched_from_the_store(
     rooms: Rooms, store: MemoryStore, clock: ManualClock
 ) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     stored = text_update("stored")
     await store.append([(DOC, stored)])
     room.on_message(Envelope(EnvelopeKind.UPDATES, 1, "other", b"\x00\x00\x00\x09cut").encode())

@@ -16,7 +16,7 @@ from coreport.sync import heap
 from coreport.sync.room import Room
 from coreport.sync.rooms import RoomPolicy, Rooms
 from tests.support.fakes import ManualClock, MemoryStore, RecordingBus, RecordingPeer
-from tests.unit.sync.test_room import DOC, synced, text_of, text_update
+from tests.unit.sync.test_room import DOC, synced, synced_room, text_of, text_update
 
 REST_AFTER = 5.0
 
@@ -109,9 +109,7 @@ async def test_server_edits_after_waking_go_on_from_the_servers_own_clocks(
 async def test_a_room_with_writes_in_flight_does_not_rest(
     rooms: Rooms, clock: ManualClock, store: MemoryStore
 ) -> None:
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     store.gate.clear()
     room.receive(a, SyncUpdate(text_update("pending")))
     await idle(rooms, clock, REST_AFTER + 1)
@@ -142,9 +140,7 @@ async def test_a_room_that_may_hold_pending_content_never_rests(
     # Yrs keeps an update that names clocks it does not hold yet pending, and leaves it
     # out of the encoded document: resting would lose it.
     first, second = two_updates(edit)
-    room = await rooms.acquire(DOC)
-    a = RecordingPeer("a")
-    synced(room, a)
+    room, a = await synced_room(rooms)
     room.receive(a, SyncUpdate(second))  # held back by Yrs: nothing stored or relayed
     await rooms.committer.drained()
     await idle(rooms, clock, REST_AFTER + 1)
