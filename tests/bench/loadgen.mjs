@@ -29,6 +29,7 @@ import * as Y from 'yjs'
 // -- protocol ------------------------------------------------------------------------
 
 const MSG_SYNC = 0
+const MSG_AWARENESS = 1
 const MSG_SYNC_REPLY = 4 // Hocuspocus: a sync message that asks for no step 1 in return
 const SYNC_STEP1 = 0
 const SYNC_STEP2 = 1
@@ -136,6 +137,7 @@ class Client {
   /**
    * @param {string} url
    * @param {{onUpdate?: (buf: Buffer) => void, onStep2?: (payload: Uint8Array) => void,
+   *          onAwareness?: (buf: Buffer) => void,
    *          onClose?: (code: number, reason: string) => void}} handlers
    */
   constructor (url, handlers = {}) {
@@ -176,7 +178,8 @@ class Client {
 
   _onMessage (data) {
     const buf = unframe(data)
-    if (buf[0] !== MSG_SYNC) return // awareness, acks: not measured here
+    if (buf[0] === MSG_AWARENESS) { this.handlers.onAwareness?.(buf); return }
+    if (buf[0] !== MSG_SYNC) return // acks and the like: not measured here
     const kind = buf[1]
     if (kind === SYNC_UPDATE) {
       this.handlers.onUpdate?.(buf)
@@ -619,6 +622,223 @@ const scenarioS3 = async (opts) => {
   }
 }
 
+// -- S8: presence fan-out ----------------------------------------------------------------
+
+/** An awareness message (y-protocols) with one entry: client `clientID` at `clock`. */
+const awarenessMessage = (clientID, clock, state) => {
+  const inner = encoding.createEncoder()
+  encoding.writeVarUint(inner, 1)
+  encoding.writeVarUint(inner, clientID)
+  encoding.writeVarUint(inner, clock)
+  encoding.writeVarString(inner, state)
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MSG_AWARENESS)
+  encoding.writeVarUint8Array(encoder, encoding.toUint8Array(inner))
+  return Buffer.from(encoding.toUint8Array(encoder))
+}
+
+/** Calls `found(clientID, clock)` for every entry of the awareness message `buf`. */
+const scanAwareness = (buf, found) => {
+  let pos = 1
+  const varUint = () => {
+    let value = 0
+    let shift = 0
+    for (;;) {
+      const byte = buf[pos++]
+      value += (byte & 0x7f) * 2 ** shift
+      if (byte < 0x80) return value
+      shift += 7
+    }
+  }
+  varUint() // the payload's length
+  for (let n = varUint(); n > 0 && pos < buf.length; n--) {
+    const clientID = varUint()
+    const clock = varUint()
+    const stateBytes = varUint() // read before `pos` is: `pos += varUint()` would not
+    pos += stateBytes
+    found(clientID, clock)
+  }
+}
+
+const PRESENCE_ID = 300000
+
+/** A cursor's state as an editor sets it: who, in which colour, and where (two Yjs relative
+ * positions as JSON, as y-prosemirror's cursor plugin keeps them); about 225 bytes. */
+const cursorState = (c, clock) => JSON.stringify({
+  user: { name: `bench-${c}`, color: `#${(0x204060 + c * 0x010203).toString(16).slice(-6)}` },
+  cursor: {
+    anchor: { type: null, tname: 'body', item: { client: PRESENCE_ID + c, clock: clock * 3 }, assoc: 0 },
+    head: { type: null, tname: 'body', item: { client: PRESENCE_ID + c, clock: clock * 3 + 1 }, assoc: 0 }
+  }
+})
+
+/**
+ * One document, `clients` clients, each moving its cursor `rate` times a second (a meeting
+ * where everyone has the report open and a hand on the mouse). Every client sends its
+ * awareness state with the next clock; awareness is last-writer-wins, so a server may hand
+ * an observer a later state in place of an earlier one. The latency of a move, for each
+ * observer, is therefore the time until that move or a later one of the same client
+ * arrived: a server that holds moves back to send them together pays for the wait here.
+ * Every observer must end with every other client's last state.
+ */
+const scenarioS8 = async (opts) => {
+  const urls = opts.urls
+  const clients = opts.clients ?? 50
+  const rate = opts.rate ?? 5
+  const warmup = opts.warmup ?? 2
+  const duration = opts.duration ?? 10
+  const drain = opts.drain ?? 3
+  const room = `${opts.prefix}-s8`
+  const perClient = Math.ceil(rate * (warmup + duration)) + 2
+  const sendTimes = Array.from({ length: clients }, () => new Float64Array(perClient + 1))
+  const sent = new Int32Array(clients) // client c's last clock sent (clocks start at 1)
+  // seen[o * clients + c]: the last clock of client c that observer o has received.
+  const seen = new Int32Array(clients * clients)
+  let latencies = new Float64Array(1 << 16)
+  let nLat = 0
+  let entries = 0
+  let frames = 0
+  let stale = 0
+  let windowStart = Infinity
+  let windowEnd = Infinity
+  let drained = null
+  let behind = 0 // observer/client pairs whose observer lacks the client's last state
+  let stopping = false
+  const unexpectedCloses = []
+
+  const makeClient = (o) => new Client(urls[o % urls.length].replace('{room}', room), {
+    onAwareness: buf => {
+      const now = performance.now()
+      frames++
+      scanAwareness(buf, (clientID, clock) => {
+        const c = clientID - PRESENCE_ID
+        if (c === o || c < 0 || c >= clients) return // its own state, echoed by some servers
+        entries++
+        const at = o * clients + c
+        const last = seen[at]
+        if (clock <= last) { stale++; return }
+        seen[at] = Math.min(clock, sent[c])
+        const times = sendTimes[c]
+        for (let k = last + 1; k <= seen[at]; k++) {
+          const t = times[k]
+          if (t < windowStart || t >= windowEnd) continue
+          if (nLat === latencies.length) {
+            const bigger = new Float64Array(latencies.length * 2)
+            bigger.set(latencies)
+            latencies = bigger
+          }
+          latencies[nLat++] = now - t
+        }
+        if (drained !== null && last < sent[c] && seen[at] === sent[c] && --behind === 0) drained()
+      })
+    },
+    onClose: (code, reason) => { if (!stopping) unexpectedCloses.push(`${code} ${reason}`.trim()) }
+  })
+
+  const all = await connectAll(makeClient, clients)
+  const loopDelay = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS })
+  const start = performance.now()
+  windowStart = start + warmup * 1000
+  windowEnd = windowStart + duration * 1000
+  const perMs = rate / 1000
+  let cpuAtWindow = null
+  let selfCpuAtWindow = 0
+  let sentAtWindow = 0
+  await new Promise(resolve => {
+    const tick = () => {
+      const now = performance.now()
+      if (cpuAtWindow === null && now >= windowStart) {
+        cpuAtWindow = cpuSeconds(opts.pids)
+        selfCpuAtWindow = selfCpuSeconds()
+        sentAtWindow = sent.reduce((a, b) => a + b, 0)
+        loopDelay.enable()
+      }
+      if (now >= windowEnd) { resolve(); return }
+      const elapsed = now - start
+      for (let c = 0; c < clients; c++) {
+        const due = Math.min(perClient, Math.floor(elapsed * perMs + c / clients) + 1)
+        const client = all[c]
+        while (sent[c] < due && !client.closed) {
+          const clock = sent[c] + 1
+          const message = client.frame(awarenessMessage(PRESENCE_ID + c, clock, cursorState(c, clock)))
+          sendTimes[c][clock] = performance.now()
+          sent[c] = clock
+          client.send(message)
+        }
+      }
+      setTimeout(tick, 1)
+    }
+    tick()
+  })
+  const endTime = performance.now()
+  loopDelay.disable()
+  const windowSeconds = (endTime - windowStart) / 1000
+  const serverCpu = cpuSeconds(opts.pids) - (cpuAtWindow ?? 0)
+  const genCpu = (selfCpuSeconds() - selfCpuAtWindow) / windowSeconds
+  const windowSent = sent.reduce((a, b) => a + b, 0) - sentAtWindow
+
+  const countBehind = () => {
+    let n = 0
+    for (let o = 0; o < clients; o++) for (let c = 0; c < clients; c++) if (c !== o && seen[o * clients + c] < sent[c]) n++
+    return n
+  }
+  behind = countBehind()
+  const drainStart = performance.now()
+  if (behind > 0) {
+    await new Promise(resolve => {
+      drained = resolve
+      setTimeout(resolve, drain * 1000)
+    })
+  }
+  const drainMs = performance.now() - drainStart
+  behind = countBehind()
+  stopping = true
+  await closeAll(all)
+
+  const sorted = latencies.subarray(0, nLat).sort()
+  const achievedRate = windowSent / windowSeconds
+  // Moves sent in the window: each is one sample per observer once all have caught up.
+  let movesInWindow = 0
+  for (const times of sendTimes) for (const t of times) if (t >= windowStart && t < windowEnd) movesInWindow++
+  const lagP99 = Math.max(0, loopDelay.percentile(99) / 1e6 - LAG_RESOLUTION_MS)
+  const generatorLimits = []
+  if (achievedRate < 0.97 * rate * clients) generatorLimits.push(`sent ${round(achievedRate, 0)}/s of ${rate * clients}/s`)
+  if (lagP99 > 20) generatorLimits.push(`its event-loop lag p99 ${round(lagP99, 1)} ms`)
+  if (genCpu > 0.9) generatorLimits.push(`its CPU ${round(100 * genCpu, 0)}%`)
+  const details = {
+    clients,
+    rate,
+    achieved_rate: round(achievedRate, 1),
+    moves_in_window: movesInWindow,
+    samples: nLat,
+    entries_received: entries,
+    frames_received: frames,
+    stale_entries: stale,
+    behind_after_drain: behind,
+    unexpected_closes: unexpectedCloses.slice(0, 5),
+    unexpected_close_count: unexpectedCloses.length,
+    p50_ms: round(percentile(sorted, 0.5), 3),
+    p90_ms: round(percentile(sorted, 0.9), 3),
+    p99_ms: round(percentile(sorted, 0.99), 3),
+    max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 3),
+    drain_ms: round(drainMs, 1),
+    server_cpu_pct: round(100 * serverCpu / windowSeconds, 1),
+    loadgen_cpu_pct: round(100 * genCpu, 1),
+    loadgen_lag_p99_ms: round(lagP99, 2),
+    generator_limits: generatorLimits
+  }
+  const problems = []
+  if (behind) problems.push(`${behind} observer/client pairs lack the last state`)
+  if (unexpectedCloses.length) problems.push(`${unexpectedCloses.length} sockets closed (${unexpectedCloses[0]})`)
+  if (!nLat) problems.push('no latency samples')
+  return {
+    ok: problems.length === 0,
+    error: problems.length ? problems.join('; ') : undefined,
+    figures: { server_cpu_pct: details.server_cpu_pct, p50_ms: details.p50_ms, p99_ms: details.p99_ms },
+    details
+  }
+}
+
 // -- S4: memory per open document ------------------------------------------------------
 
 /** A ~1 KB document: `edits` (20) inserts of 50 characters at random places, as one
@@ -1037,7 +1257,8 @@ const SCENARIOS = {
   S4: scenarioS4,
   S5: scenarioS5,
   S6: scenarioS6,
-  S7: scenarioS7
+  S7: scenarioS7,
+  S8: scenarioS8
 }
 
 const main = async () => {

@@ -73,6 +73,7 @@ FULL: dict[str, dict[str, Any]] = {
     "S5": {"edits": 20000, "syncs": 9},
     "S6": {"sockets": 1000, "docs": 100, "hold": 10, "settle": 2},
     "S7": {"docs": 10000, "batch": 100, "sampleEvery": 1000, "warmDocs": 1000, "check": 20},
+    "S8": {"clients": 50, "rate": 5, "warmup": 2, "duration": 10},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "S1": {**FULL["S1"], "warmup": 0.5, "duration": 2},
@@ -82,8 +83,9 @@ QUICK: dict[str, dict[str, Any]] = {
     "S5": {"edits": 2000, "syncs": 3},
     "S6": {**FULL["S6"], "hold": 2, "settle": 1},
     "S7": {"docs": 2000, "batch": 100, "sampleEvery": 250, "warmDocs": 500, "check": 10},
+    "S8": {**FULL["S8"], "warmup": 0.5, "duration": 2},
 }
-DEFAULT_SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7")
+DEFAULT_SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8")
 # Scenarios that only some servers take part in. S7 measures documents going through load
 # from the store and unload back to it; the peers run in memory and have no such cycle: the
 # reference keeps every document until it stops, Hocuspocus and pycrdt-websocket drop a
@@ -134,6 +136,11 @@ FIGURES: dict[str, tuple[Figure, ...]] = {
         Figure("rss_end_mib", "server RSS once all are unloaded (MiB)", 1),
         Figure("docs_per_s", "documents opened, written, closed per second", 0),
     ),
+    "S8": (
+        Figure("server_cpu_pct", "server CPU (% of one core)"),
+        Figure("p50_ms", "cursor move seen, p50 (ms)", 2),
+        Figure("p99_ms", "cursor move seen, p99 (ms)", 2),
+    ),
 }
 
 
@@ -163,6 +170,11 @@ def describe(scenario: str, params: dict[str, Any]) -> str:
         return (
             f"S6 sockets: {p['sockets']:,} sockets over {p['docs']} docs on one instance, held "
             f"{p['hold']} s, then one update per doc to every other socket"
+        )
+    if scenario == "S8":
+        return (
+            f"S8 presence: 1 doc x {p['clients']} clients, each moving its cursor {p['rate']} "
+            f"times/s (awareness), {p['duration']} s measured"
         )
     return (
         f"S7 load/unload: {p['docs']:,} docs of ~1 KB opened, written and closed {p['batch']} "
@@ -789,7 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scenarios",
         default=",".join(DEFAULT_SCENARIOS),
-        help="comma-separated, from S1 ... S7 (default %(default)s)",
+        help="comma-separated, from S1 ... S8 (default %(default)s)",
     )
     parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS), help="default %(default)s")
     parser.add_argument("--json", type=Path, help="also write every raw result to this file")

@@ -21,6 +21,7 @@ SMOKE = {
     "S5": {"edits": 2000, "syncs": 2},
     "S6": {"sockets": 200, "docs": 20, "hold": 0.5, "settle": 0.5},
     "S7": {"docs": 400, "batch": 50, "sampleEvery": 100, "warmDocs": 100, "check": 5},
+    "S8": {"clients": 10, "rate": 5, "warmup": 0.5, "duration": 1.5},
 }
 
 
@@ -36,11 +37,11 @@ def require_servers() -> None:
 
 
 @pytest.mark.node
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(200)
 def test_harness_produces_figures_for_every_server() -> None:
     require_servers()
 
-    report = run.run_benchmark(["S1", "S5"], params=SMOKE, repeat=1)
+    report = run.run_benchmark(["S1", "S5", "S8"], params=SMOKE, repeat=1)
 
     assert report.servers == ["coreport", run.REFERENCE, run.HOCUSPOCUS, run.PYCRDT_WS]
     for server in report.servers:
@@ -59,6 +60,14 @@ def test_harness_produces_figures_for_every_server() -> None:
         assert s5.figures["sync_ms"] > 0
         assert 0 < s5.figures["state_ms"] <= s5.figures["sync_ms"]
         assert len(s5.details["state_ms_all"]) == 2
+
+        s8 = report.outcomes[("S8", server)][0]
+        assert s8.ok, f"S8 on {server}: {s8.error}"
+        # Every observer ended with every other client's last cursor state...
+        assert s8.details["behind_after_drain"] == 0
+        # ...and saw each move, or a later one of the same client, within the window.
+        assert s8.details["samples"] == 9 * s8.details["moves_in_window"] > 0
+        assert s8.figures["p99_ms"] >= s8.figures["p50_ms"] > 0
 
     table = run.format_table(report)
     assert "FAILED" not in table
