@@ -47,6 +47,14 @@ class Settings(BaseSettings):
         description="Keep a loaded document encoded, not live, once it has not changed for "
         "this long (0: never); it is decoded again when next needed.",
     )
+    awareness_interval_seconds: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Send a document's cursor and presence changes at most this often: the "
+        "first change after a quiet interval at once, those made during one together at its "
+        "end, the latest of each client (0: every change at once).",
+    )
     compact_every_updates: int = Field(
         500, ge=1, description="Compact a document's log after this many updates..."
     )

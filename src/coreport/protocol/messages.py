@@ -9,6 +9,7 @@ raises :class:`ProtocolError` carrying the close code for the socket that sent i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -202,19 +203,35 @@ def sync_update(update: bytes) -> bytes:
     return bytes((MessageType.SYNC, SyncType.UPDATE)) + write_message(update)
 
 
-def encode_awareness_payload(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...]) -> bytes:
+def encode_awareness_entry(entry: AwarenessEntry) -> bytes:
+    """One entry of an awareness payload (see :func:`awareness_of_encoded`)."""
     encoder = Encoder()
-    encoder.write_var_uint(len(entries))
-    for entry in entries:
-        encoder.write_var_uint(entry.client_id)
-        encoder.write_var_uint(entry.clock)
-        encoder.write_var_string(entry.state)
+    encoder.write_var_uint(entry.client_id)
+    encoder.write_var_uint(entry.clock)
+    encoder.write_var_string(entry.state)
     return encoder.to_bytes()
 
 
-def awareness(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...]) -> bytes:
+def encode_awareness_payload(entries: Sequence[AwarenessEntry]) -> bytes:
+    return awareness_payload_of_encoded([encode_awareness_entry(entry) for entry in entries])
+
+
+def awareness_payload_of_encoded(encoded: Sequence[bytes]) -> bytes:
+    """An awareness payload (a bus message's) of entries encoded by
+    :func:`encode_awareness_entry`."""
+    return write_var_uint(len(encoded)) + b"".join(encoded)
+
+
+def awareness(entries: Sequence[AwarenessEntry]) -> bytes:
     """An AWARENESS message carrying ``entries``."""
     return bytes((MessageType.AWARENESS,)) + write_message(encode_awareness_payload(entries))
+
+
+def awareness_of_encoded(encoded: Sequence[bytes]) -> bytes:
+    """An AWARENESS message carrying entries encoded by :func:`encode_awareness_entry`:
+    a room that sends different subsets of the same entries to different clients encodes
+    each entry once."""
+    return bytes((MessageType.AWARENESS,)) + write_message(awareness_payload_of_encoded(encoded))
 
 
 def query_awareness() -> bytes:

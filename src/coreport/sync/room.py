@@ -53,6 +53,7 @@ from coreport.protocol.updates import (
 )
 from coreport.sync.committer import CommitCallback
 from coreport.sync.envelope import BadEnvelope, Envelope, EnvelopeKind
+from coreport.sync.throttle import AwarenessThrottle, Pending
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class Room:
         "_ahead",
         "_applied",
         "_awareness",
+        "_awareness_interval",
         "_change",
         "_client_id",
         "_clock",
@@ -149,6 +151,7 @@ class Room:
         "_publish",
         "_remote_awareness",
         "_resting",
+        "_throttle",
         "_unsynced",
         "active_at",
         "broken",
@@ -176,6 +179,7 @@ class Room:
         metrics: Metrics,
         clock: Clock,
         on_broken: Callable[[Room], None],
+        awareness_interval: float = 0.0,
     ) -> None:
         self.name = name
         self.channel = channel_for(name)
@@ -198,6 +202,10 @@ class Room:
         self._unsynced: dict[Peer, list[bytes] | None] = {}
         self._awareness: dict[int, AwarenessEntry] = {}
         self._remote_awareness: dict[int, _RemoteAwareness] = {}
+        # Awareness changes go out at most once per interval (see ``throttle``); the
+        # throttle is made on the first change (rooms nobody points into have none).
+        self._awareness_interval = awareness_interval
+        self._throttle: AwarenessThrottle[Peer] | None = None
         # Counters of updates handed to the committer and of those committed; the
         # committer finishes in submission order, so "durable >= n" means the first n are.
         self._applied = 0
@@ -415,7 +423,7 @@ class Room:
             if entry is not None:
                 removals.append(AwarenessEntry(client_id, entry.clock + 1, "null"))
         if removals:
-            self._share_awareness(removals, exclude=None)
+            self._fan_out_awareness(removals, origin=None, publish=True)
 
     def receive(self, peer: Peer, message: Message) -> None:
         """Handle one decoded message from ``peer``; raises ``ProtocolError`` on bad input."""
@@ -671,7 +679,7 @@ class Room:
             else:
                 owned.add(entry.client_id)
         if changed:
-            self._share_awareness(changed, exclude=peer)
+            self._fan_out_awareness(changed, origin=peer, publish=True)
 
     def _accept_awareness(self, entry: AwarenessEntry) -> bool:
         """y-protocols' rule: a newer clock wins, and so does a removal at the same clock."""
@@ -687,12 +695,39 @@ class Room:
             self._awareness[entry.client_id] = entry
         return True
 
-    def _share_awareness(self, entries: list[AwarenessEntry], exclude: Peer | None) -> None:
-        self._broadcast_awareness(entries, exclude=exclude)
-        payload = messages.encode_awareness_payload(entries)
-        self._publish(
-            self.channel, Envelope(EnvelopeKind.AWARENESS, 0, self._instance, payload).encode()
-        )
+    def _fan_out_awareness(
+        self, entries: list[AwarenessEntry], origin: Peer | None, publish: bool
+    ) -> None:
+        """Send awareness changes to the clients (all but ``origin``, who made them) and,
+        when ``publish``, to other instances: at once, or at the end of the current
+        interval if the room has sent some within it."""
+        throttle = self._throttle
+        if throttle is None:
+            throttle = self._throttle = AwarenessThrottle(
+                self._awareness_interval, self._send_awareness
+            )
+        throttle.add(entries, origin, publish)
+
+    def _send_awareness(self, batch: list[Pending[Peer]]) -> None:
+        if self.broken:
+            return
+        encoded = [messages.encode_awareness_entry(p.entry) for p in batch]
+        origins = {p.origin for p in batch if p.origin is not None}
+        shared = messages.awareness_of_encoded(encoded)
+        for peer in self.peers:
+            if peer not in origins:
+                peer.send(shared)
+                continue
+            # Never a client's own states back to it.
+            others = [data for data, p in zip(encoded, batch, strict=True) if p.origin is not peer]
+            if others:
+                peer.send(messages.awareness_of_encoded(others))
+        published = [data for data, p in zip(encoded, batch, strict=True) if p.publish]
+        if published:
+            payload = messages.awareness_payload_of_encoded(published)
+            self._publish(
+                self.channel, Envelope(EnvelopeKind.AWARENESS, 0, self._instance, payload).encode()
+            )
 
     def _present_entries(self) -> list[AwarenessEntry]:
         return list(self._awareness.values())
@@ -714,12 +749,6 @@ class Room:
             sent += 1
         if sent:
             self._metrics.updates_out.inc(sent)
-
-    def _broadcast_awareness(self, entries: list[AwarenessEntry], exclude: Peer | None) -> None:
-        data = messages.awareness(entries)
-        for peer in self.peers:
-            if peer is not exclude:
-                peer.send(data)
 
     # -- other instances ---------------------------------------------------------------
 
@@ -811,7 +840,7 @@ class Room:
                 else:
                     self._remote_awareness[entry.client_id] = _RemoteAwareness(entry, now)
         if changed:
-            self._broadcast_awareness(changed, exclude=None)
+            self._fan_out_awareness(changed, origin=None, publish=False)
 
     def expire_remote_awareness(self, older_than: float) -> None:
         """Drop cursors of clients on other instances that stopped renewing them (an
@@ -824,7 +853,7 @@ class Room:
             if entry is not None:
                 removals.append(AwarenessEntry(client_id, entry.clock + 1, "null"))
         if removals:
-            self._broadcast_awareness(removals, exclude=None)
+            self._fan_out_awareness(removals, origin=None, publish=False)
 
     # -- the end ---------------------------------------------------------------------
 
@@ -834,6 +863,8 @@ class Room:
         # pycrdt keeps a doc's observers in Rust, each holding the doc and the callback:
         # out of reach of Python's garbage collector, so an observed doc and this room
         # would otherwise stay in memory for good.
+        if self._throttle is not None:
+            self._throttle.close()
         observer, self._observer = self._observer, None
         if observer is not None and self._doc is not None:
             self._doc.unobserve(observer)
@@ -853,6 +884,8 @@ class Room:
         for _, _, on_broken in held:
             if on_broken is not None:
                 on_broken()  # never the durable action: its content was not stored
+        if self._throttle is not None:
+            self._throttle.close()
         for peer in list(self.peers):
             peer.close(codes.INTERNAL_ERROR, reason)
         self.peers.clear()

@@ -42,6 +42,8 @@ class RoomPolicy:
     #: ...unless it holds more than this: decoding it again would stall the event loop
     #: (about 12 ms per MiB of updates here).
     rest_max_bytes: int = 4 * 1024 * 1024
+    #: Send awareness changes of a document at most this often (see ``throttle``).
+    awareness_interval_seconds: float = 0.02
     #: Compact once this many update rows have accumulated since the snapshot...
     compact_every_updates: int = 500
     #: ...and they hold at least this fraction of the bytes already folded into the
@@ -197,6 +199,7 @@ class Rooms:
             metrics=self._metrics,
             clock=self._clock,
             on_broken=self._broken,
+            awareness_interval=self.policy.awareness_interval_seconds,
         )
         try:
             # Subscribe first, so nothing committed elsewhere between the read and the

@@ -149,6 +149,7 @@ def room_policy(settings: Settings) -> RoomPolicy:
     return RoomPolicy(
         idle_unload_seconds=settings.room_idle_seconds,
         rest_after_seconds=settings.room_rest_seconds,
+        awareness_interval_seconds=settings.awareness_interval_seconds,
         compact_every_updates=settings.compact_every_updates,
         compact_log_ratio=settings.compact_log_ratio,
         compact_max_updates=max(settings.compact_max_updates, settings.compact_every_updates),

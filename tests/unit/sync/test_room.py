@@ -64,7 +64,13 @@ def synced(room: Room, peer: RecordingPeer) -> None:
 
 @pytest.fixture
 async def rooms(store: MemoryStore, bus: RecordingBus, clock: ManualClock) -> AsyncIterator[Rooms]:
-    policy = RoomPolicy(idle_unload_seconds=30, compact_every_updates=3, catch_up_seconds=1e9)
+    # Awareness goes out at once here; test_throttle.py covers the interval.
+    policy = RoomPolicy(
+        idle_unload_seconds=30,
+        compact_every_updates=3,
+        catch_up_seconds=1e9,
+        awareness_interval_seconds=0,
+    )
     async with Rooms(store, bus, Metrics(), clock, instance="me", policy=policy) as registry:
         yield registry
 
@@ -826,3 +832,52 @@ async def test_awareness_reaches_a_client_before_it_syncs(rooms: Rooms) -> None:
     entry = AwarenessEntry(7, 1, '{"user": {"name": "a"}}')
     room.receive(a, AwarenessUpdate((entry,)))
     assert [m for m in b.parsed() if isinstance(m, AwarenessUpdate)] == [AwarenessUpdate((entry,))]
+
+
+async def test_awareness_changes_within_an_interval_go_out_together_never_back_to_their_maker(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    policy = RoomPolicy(
+        idle_unload_seconds=30, catch_up_seconds=1e9, awareness_interval_seconds=0.05
+    )
+    async with Rooms(store, bus, Metrics(), clock, instance="me", policy=policy) as rooms:
+        room = await rooms.acquire(DOC)
+        a, b, c = RecordingPeer("a"), RecordingPeer("b"), RecordingPeer("c")
+        for peer in (a, b, c):
+            synced(room, peer)
+        bus.published.clear()
+
+        first = AwarenessEntry(1, 1, '{"cursor":1}')
+        room.receive(a, AwarenessUpdate((first,)))  # the room was quiet: at once
+        assert b.parsed() == c.parsed() == [AwarenessUpdate((first,))]
+        assert a.parsed() == []
+
+        b_move = AwarenessEntry(2, 1, '{"cursor":2}')
+        a_moves = [AwarenessEntry(1, clock, f'{{"cursor":{clock}}}') for clock in (2, 3)]
+        room.receive(b, AwarenessUpdate((b_move,)))
+        for entry in a_moves:
+            room.receive(a, AwarenessUpdate((entry,)))
+        remote = AwarenessEntry(9, 1, '{"cursor":9}')
+        payload = messages.encode_awareness_payload([remote])
+        room.on_message(Envelope(EnvelopeKind.AWARENESS, 0, "other", payload).encode())
+        assert len(c.sent) == 1  # all of that waits for the interval's end
+
+        await asyncio.wait_for(bus.published_event.wait(), 5)  # the first one's
+        bus.published_event.clear()
+        await asyncio.wait_for(bus.published_event.wait(), 5)  # the batch's
+        # One message each, the latest state of each client, none of the recipient's own.
+        assert c.parsed()[1:] == [AwarenessUpdate((b_move, a_moves[-1], remote))]
+        assert a.parsed() == [AwarenessUpdate((b_move, remote))]
+        assert b.parsed()[1:] == [AwarenessUpdate((a_moves[-1], remote))]
+        # Other instances get this instance's clients' states, once per batch too, and
+        # never what came from the bus.
+        published = [Envelope.decode(data) for _, data in bus.published]
+        assert [e.kind for e in published] == [EnvelopeKind.AWARENESS] * 2
+        assert [messages.parse_awareness(e.payload).entries for e in published] == [
+            (first,),
+            (b_move, a_moves[-1]),
+        ]
+        # A late joiner sees every client's latest state at once, batch or not.
+        late = RecordingPeer("late")
+        room.join(late)
+        assert late.parsed()[-1] == AwarenessUpdate((a_moves[-1], b_move, remote))

@@ -1,4 +1,4 @@
-"""How the compaction settings reach the rooms' policy."""
+"""How the compaction and awareness settings reach the rooms' policy."""
 
 from __future__ import annotations
 
@@ -25,3 +25,9 @@ def test_the_defaults_weigh_the_log_against_the_snapshot() -> None:
     assert policy.compact_every_updates == 500
     assert policy.compact_log_ratio == 0.5
     assert policy.compact_max_updates == 2000
+
+
+def test_awareness_is_throttled_by_default_and_the_interval_is_a_setting() -> None:
+    assert room_policy(Settings()).awareness_interval_seconds == 0.02
+    assert room_policy(Settings(awareness_interval_seconds=0)).awareness_interval_seconds == 0
+    assert room_policy(Settings(awareness_interval_seconds=0.1)).awareness_interval_seconds == 0.1
