@@ -54,9 +54,10 @@ _MIN_SQLITE = (3, 37, 0)
 
 # An append of at most this many bytes of updates may run inline (see the module's
 # docstring) while appends take at most this long on average (a moving average over about
-# the last ten, wherever they ran: a single slow ``fsync`` does not stop it, a slow disk does).
+# the last ten, wherever they ran, each counted as at most twice the limit: a stall of a
+# single ``fsync`` does not stop it, a slow disk does).
 _INLINE_MAX_BYTES = 256 * 1024
-_INLINE_MAX_SECONDS = 0.001
+_INLINE_MAX_SECONDS = 0.002
 _AVERAGE_WEIGHT = 0.1
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -242,6 +243,7 @@ class _Worker:
             raise
 
     def _timed(self, seconds: float) -> None:
+        seconds = min(seconds, 2 * _INLINE_MAX_SECONDS)
         self._commit_seconds += _AVERAGE_WEIGHT * (seconds - self._commit_seconds)
 
     def stop(self) -> Future[None]:
