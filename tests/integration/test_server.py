@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from coreport.protocol import codes, messages
+from coreport.protocol.messages import AwarenessEntry
 from tests.support.server import ServerProcess
 from tests.support.yclient import close_code, synced_doc, wait_until
 
@@ -177,6 +178,47 @@ async def test_oversized_message_is_refused_with_1009(tmp_path: Path) -> None:
             assert (await close_code(ws))[0] == 1009
         async with synced_doc(small.ws_base, "big") as doc:
             assert text(doc) == ""
+
+
+async def test_cursor_moves_within_the_interval_reach_the_others_as_the_latest_only(
+    tmp_path: Path,
+) -> None:
+    # A long interval, so the three moves below land in one however slow the machine.
+    env = {"COREPORT_AWARENESS_INTERVAL_SECONDS": "0.5"}
+    with ServerProcess(tmp_path / "data", env=env) as served:
+        async with (
+            connect(served.ws_base + "/cursors") as watcher,
+            connect(served.ws_base + "/cursors") as mover,
+        ):
+            # Each is in the room once the server's sync step 1 has come.
+            for ws in (watcher, mover):
+                frame = await asyncio.wait_for(ws.recv(), 10)
+                assert isinstance(frame, bytes)
+                assert frame[:2] == b"\x00\x00"
+            moves = [AwarenessEntry(5, clock, f'{{"cursor":{clock}}}') for clock in (1, 2, 3)]
+            for entry in moves:
+                await mover.send(messages.awareness([entry]))
+
+            seen = []
+            while len(seen) < 2:
+                frame = await asyncio.wait_for(watcher.recv(), 10)
+                assert isinstance(frame, bytes)
+                message = messages.parse_message(frame)
+                if isinstance(message, messages.AwarenessUpdate):
+                    seen.append(message.entries)
+            # The first at once; the next two together at the interval's end, as the latest.
+            assert seen == [(moves[0],), (moves[2],)]
+            # The mover gets the watcher's move, and never its own states back.
+            watcher_move = AwarenessEntry(6, 1, '{"cursor":6}')
+            await watcher.send(messages.awareness([watcher_move]))
+            to_mover: list[AwarenessEntry] = []
+            while watcher_move not in to_mover:
+                frame = await asyncio.wait_for(mover.recv(), 10)
+                assert isinstance(frame, bytes)
+                message = messages.parse_message(frame)
+                if isinstance(message, messages.AwarenessUpdate):
+                    to_mover += message.entries
+            assert to_mover == [watcher_move]
 
 
 async def test_malformed_report_id_gets_a_clear_close(server: ServerProcess) -> None:
