@@ -329,6 +329,91 @@ const LAG_RESOLUTION_MS = 5
 
 const writerStream = w => (streams[w] ??= new WriterStream(w))
 
+// -- measuring a window ----------------------------------------------------------------
+
+/** Latencies in milliseconds, in a typed array that doubles as it fills. */
+class Samples {
+  constructor () {
+    this.values = new Float64Array(1 << 16)
+    this.length = 0
+  }
+
+  push (ms) {
+    if (this.length === this.values.length) {
+      const bigger = new Float64Array(this.values.length * 2)
+      bigger.set(this.values)
+      this.values = bigger
+    }
+    this.values[this.length++] = ms
+  }
+
+  sorted () { return this.values.subarray(0, this.length).sort() }
+}
+
+/**
+ * Sends on a schedule and measures its last `duration` seconds. Every millisecond or so
+ * until `warmup + duration` seconds have passed, `sendDue(elapsedMs)` sends what the
+ * clients' schedules have due by then (late ticks catch up). `span.start` and
+ * `span.end` are set to the measured window's bounds before the first send, for the
+ * receivers to tell measured samples; `atWindow()` runs as it opens. Returns the window's
+ * length, the CPU seconds the server (`pids`), this generator and the rest of the machine
+ * spent in it, and this generator's event-loop lag.
+ */
+const paced = async ({ pids, warmup, duration, span, sendDue, atWindow = () => {} }) => {
+  const loopDelay = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS })
+  const start = performance.now()
+  span.start = start + warmup * 1000
+  span.end = span.start + duration * 1000
+  let at = null
+  await new Promise(resolve => {
+    const tick = () => {
+      const now = performance.now()
+      if (at === null && now >= span.start) {
+        at = { server: cpuSeconds(pids), self: selfCpuSeconds(), machine: machineBusySeconds() }
+        atWindow()
+        loopDelay.enable()
+      }
+      if (now >= span.end) { resolve(); return }
+      sendDue(now - start)
+      setTimeout(tick, 1)
+    }
+    tick()
+  })
+  const seconds = (performance.now() - span.start) / 1000
+  loopDelay.disable()
+  const serverCpu = cpuSeconds(pids) - at.server
+  const selfCpu = selfCpuSeconds() - at.self
+  return {
+    seconds,
+    serverCpu,
+    selfCpu,
+    otherCpu: machineBusySeconds() - at.machine - serverCpu - selfCpu,
+    // The histogram holds whole timer intervals: the lag is what exceeds the resolution.
+    lagP99: Math.max(0, loopDelay.percentile(99) / 1e6 - LAG_RESOLUTION_MS),
+    lagMax: Math.max(0, loopDelay.max / 1e6 - LAG_RESOLUTION_MS)
+  }
+}
+
+/** Why this generator may have been the limit rather than the server. */
+const generatorLimitsOf = ({ achievedRate, targetRate, lagP99, genCpu }) => {
+  const limits = []
+  if (achievedRate < 0.97 * targetRate) limits.push(`sent ${round(achievedRate, 0)}/s of ${targetRate}/s`)
+  if (lagP99 > 20) limits.push(`its event-loop lag p99 ${round(lagP99, 1)} ms`)
+  if (genCpu > 0.9) limits.push(`its CPU ${round(100 * genCpu, 0)}%`)
+  return limits
+}
+
+/** Waits until the function handed to `setDone` is called, or `seconds` at most; returns
+ * the milliseconds it waited. */
+const waitAtMost = async (seconds, setDone) => {
+  const started = performance.now()
+  await new Promise(resolve => {
+    setDone(resolve)
+    setTimeout(resolve, seconds * 1000)
+  })
+  return performance.now() - started
+}
+
 // -- S1 / S2 / S3: fan-out with latency ------------------------------------------------
 
 /**
@@ -345,13 +430,11 @@ const fanout = async ({ urls, pids, room, docs = 1, clients, writers, rate, warm
   const sendTimes = Array.from({ length: totalWriters }, () => new Float64Array(perStream))
   const sent = new Int32Array(totalWriters)
 
-  let latencies = new Float64Array(1 << 16)
-  let nLat = 0
+  const latencies = new Samples()
   let received = 0
   let duplicates = 0
   let unknown = 0
-  let windowStart = Infinity
-  let windowEnd = Infinity
+  const span = { start: Infinity, end: Infinity } // the measured window
   let expectedTotal = Infinity
   let drained = null
   const unexpectedCloses = []
@@ -370,14 +453,7 @@ const fanout = async ({ urls, pids, room, docs = 1, clients, writers, rate, warm
         seen[w][seq] = 1
         received++
         const t = sendTimes[d * writers + w][seq]
-        if (t >= windowStart && t < windowEnd) {
-          if (nLat === latencies.length) {
-            const bigger = new Float64Array(latencies.length * 2)
-            bigger.set(latencies)
-            latencies = bigger
-          }
-          latencies[nLat++] = now - t
-        }
+        if (t >= span.start && t < span.end) latencies.push(now - t)
       })
       if (drained !== null && received >= expectedTotal) drained()
     }
@@ -398,29 +474,17 @@ const fanout = async ({ urls, pids, room, docs = 1, clients, writers, rate, warm
     ? messages.map(stream => stream.slice(0, perStream).map(all[d * clients].frame))
     : messages)
 
-  // Sending: each writer keeps to its schedule from the shared start; late ticks catch up.
+  // Sending: each writer keeps to its schedule from the shared start.
   const phase = Array.from({ length: totalWriters }, (_, g) => (g / totalWriters))
   const perWriterPerMs = perWriter / 1000
-  const loopDelay = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS })
-  const start = performance.now()
-  windowStart = start + warmup * 1000
-  windowEnd = windowStart + duration * 1000
-  let cpuAtWindow = null
-  let selfCpuAtWindow = 0
-  let machineAtWindow = 0
   let sentAtWindow = 0
-  await new Promise(resolve => {
-    const tick = () => {
-      const now = performance.now()
-      if (cpuAtWindow === null && now >= windowStart) {
-        cpuAtWindow = cpuSeconds(pids)
-        selfCpuAtWindow = selfCpuSeconds()
-        machineAtWindow = machineBusySeconds()
-        sentAtWindow = sent.reduce((a, b) => a + b, 0)
-        loopDelay.enable()
-      }
-      if (now >= windowEnd) { resolve(); return }
-      const elapsedMs = now - start
+  const measured = await paced({
+    pids,
+    warmup,
+    duration,
+    span,
+    atWindow: () => { sentAtWindow = sent.reduce((a, b) => a + b, 0) },
+    sendDue: elapsedMs => {
       for (let g = 0; g < totalWriters; g++) {
         const due = Math.min(perStream, Math.floor(elapsedMs * perWriterPerMs + phase[g]))
         const client = writerClients[g]
@@ -432,44 +496,23 @@ const fanout = async ({ urls, pids, room, docs = 1, clients, writers, rate, warm
           sent[g]++
         }
       }
-      setTimeout(tick, 1)
     }
-    tick()
   })
-  const endTime = performance.now()
-  loopDelay.disable()
-  const serverCpu = cpuSeconds(pids) - (cpuAtWindow ?? 0)
-  const selfCpu = selfCpuSeconds() - selfCpuAtWindow
-  const otherCpu = machineBusySeconds() - machineAtWindow - serverCpu - selfCpu
+  const { seconds: windowSeconds, lagP99, lagMax } = measured
   const totalSent = sent.reduce((a, b) => a + b, 0)
   const windowSent = totalSent - sentAtWindow
-  const windowSeconds = (endTime - windowStart) / 1000
 
   // Every update must reach every other client of its room.
   expectedTotal = totalSent * (clients - 1)
-  const drainStart = performance.now()
-  if (received < expectedTotal) {
-    await new Promise(resolve => {
-      drained = resolve
-      setTimeout(resolve, drain * 1000)
-    })
-  }
-  const drainMs = performance.now() - drainStart
+  const drainMs = received < expectedTotal ? await waitAtMost(drain, done => { drained = done }) : 0
   stopping = true
   await closeAll(all)
 
-  const sorted = latencies.subarray(0, nLat).sort()
+  const sorted = latencies.sorted()
   const targetRate = rate * docs
   const achievedRate = windowSent / windowSeconds
-  // The histogram holds whole timer intervals: the lag is what exceeds the resolution.
-  const lagP99 = Math.max(0, loopDelay.percentile(99) / 1e6 - LAG_RESOLUTION_MS)
-  const lagMax = Math.max(0, loopDelay.max / 1e6 - LAG_RESOLUTION_MS)
-  const genCpu = selfCpu / windowSeconds
-  // Why this generator may have been the limit rather than the server.
-  const generatorLimits = []
-  if (achievedRate < 0.97 * targetRate) generatorLimits.push(`sent ${round(achievedRate, 0)}/s of ${targetRate}/s`)
-  if (lagP99 > 20) generatorLimits.push(`its event-loop lag p99 ${round(lagP99, 1)} ms`)
-  if (genCpu > 0.9) generatorLimits.push(`its CPU ${round(100 * genCpu, 0)}%`)
+  const genCpu = measured.selfCpu / windowSeconds
+  const generatorLimits = generatorLimitsOf({ achievedRate, targetRate, lagP99, genCpu })
   return {
     docs,
     clients,
@@ -484,19 +527,19 @@ const fanout = async ({ urls, pids, room, docs = 1, clients, writers, rate, warm
     unknown_markers: unknown,
     unexpected_closes: unexpectedCloses.slice(0, 5),
     unexpected_close_count: unexpectedCloses.length,
-    samples: nLat,
+    samples: latencies.length,
     p50_ms: round(percentile(sorted, 0.5), 3),
     p90_ms: round(percentile(sorted, 0.9), 3),
     p99_ms: round(percentile(sorted, 0.99), 3),
     max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 3),
     drain_ms: round(drainMs, 1),
-    server_cpu_pct: round(100 * serverCpu / windowSeconds, 1),
+    server_cpu_pct: round(100 * measured.serverCpu / windowSeconds, 1),
     loadgen_cpu_pct: round(100 * genCpu, 1),
     loadgen_lag_p99_ms: round(lagP99, 2),
     loadgen_lag_max_ms: round(lagMax, 2),
     // CPU that neither the server nor this generator used: other work on the machine.
     // (Clamped: /proc/stat and per-process counters tick apart, so it can dip below 0.)
-    other_cpu_pct: round(Math.max(0, 100 * otherCpu / windowSeconds), 1),
+    other_cpu_pct: round(Math.max(0, 100 * measured.otherCpu / windowSeconds), 1),
     generator_limited: generatorLimits.length > 0,
     generator_limits: generatorLimits,
     send_short: achievedRate < 0.97 * targetRate
@@ -694,13 +737,11 @@ const scenarioS8 = async (opts) => {
   const sent = new Int32Array(clients) // client c's last clock sent (clocks start at 1)
   // seen[o * clients + c]: the last clock of client c that observer o has received.
   const seen = new Int32Array(clients * clients)
-  let latencies = new Float64Array(1 << 16)
-  let nLat = 0
+  const latencies = new Samples()
   let entries = 0
   let frames = 0
   let stale = 0
-  let windowStart = Infinity
-  let windowEnd = Infinity
+  const span = { start: Infinity, end: Infinity } // the measured window
   let drained = null
   let behind = 0 // observer/client pairs whose observer lacks the client's last state
   let stopping = false
@@ -721,13 +762,7 @@ const scenarioS8 = async (opts) => {
         const times = sendTimes[c]
         for (let k = last + 1; k <= seen[at]; k++) {
           const t = times[k]
-          if (t < windowStart || t >= windowEnd) continue
-          if (nLat === latencies.length) {
-            const bigger = new Float64Array(latencies.length * 2)
-            bigger.set(latencies)
-            latencies = bigger
-          }
-          latencies[nLat++] = now - t
+          if (t >= span.start && t < span.end) latencies.push(now - t)
         }
         if (drained !== null && last < sent[c] && seen[at] === sent[c] && --behind === 0) drained()
       })
@@ -736,27 +771,17 @@ const scenarioS8 = async (opts) => {
   })
 
   const all = await connectAll(makeClient, clients)
-  const loopDelay = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS })
-  const start = performance.now()
-  windowStart = start + warmup * 1000
-  windowEnd = windowStart + duration * 1000
   const perMs = rate / 1000
-  let cpuAtWindow = null
-  let selfCpuAtWindow = 0
   let sentAtWindow = 0
-  await new Promise(resolve => {
-    const tick = () => {
-      const now = performance.now()
-      if (cpuAtWindow === null && now >= windowStart) {
-        cpuAtWindow = cpuSeconds(opts.pids)
-        selfCpuAtWindow = selfCpuSeconds()
-        sentAtWindow = sent.reduce((a, b) => a + b, 0)
-        loopDelay.enable()
-      }
-      if (now >= windowEnd) { resolve(); return }
-      const elapsed = now - start
+  const measured = await paced({
+    pids: opts.pids,
+    warmup,
+    duration,
+    span,
+    atWindow: () => { sentAtWindow = sent.reduce((a, b) => a + b, 0) },
+    sendDue: elapsedMs => {
       for (let c = 0; c < clients; c++) {
-        const due = Math.min(perClient, Math.floor(elapsed * perMs + c / clients) + 1)
+        const due = Math.min(perClient, Math.floor(elapsedMs * perMs + c / clients) + 1)
         const client = all[c]
         while (sent[c] < due && !client.closed) {
           const clock = sent[c] + 1
@@ -766,15 +791,10 @@ const scenarioS8 = async (opts) => {
           client.send(message)
         }
       }
-      setTimeout(tick, 1)
     }
-    tick()
   })
-  const endTime = performance.now()
-  loopDelay.disable()
-  const windowSeconds = (endTime - windowStart) / 1000
-  const serverCpu = cpuSeconds(opts.pids) - (cpuAtWindow ?? 0)
-  const genCpu = (selfCpuSeconds() - selfCpuAtWindow) / windowSeconds
+  const { seconds: windowSeconds, lagP99 } = measured
+  const genCpu = measured.selfCpu / windowSeconds
   const windowSent = sent.reduce((a, b) => a + b, 0) - sentAtWindow
 
   const countBehind = () => {
@@ -783,34 +803,23 @@ const scenarioS8 = async (opts) => {
     return n
   }
   behind = countBehind()
-  const drainStart = performance.now()
-  if (behind > 0) {
-    await new Promise(resolve => {
-      drained = resolve
-      setTimeout(resolve, drain * 1000)
-    })
-  }
-  const drainMs = performance.now() - drainStart
+  const drainMs = behind > 0 ? await waitAtMost(drain, done => { drained = done }) : 0
   behind = countBehind()
   stopping = true
   await closeAll(all)
 
-  const sorted = latencies.subarray(0, nLat).sort()
+  const sorted = latencies.sorted()
   const achievedRate = windowSent / windowSeconds
   // Moves sent in the window: each is one sample per observer once all have caught up.
   let movesInWindow = 0
-  for (const times of sendTimes) for (const t of times) if (t >= windowStart && t < windowEnd) movesInWindow++
-  const lagP99 = Math.max(0, loopDelay.percentile(99) / 1e6 - LAG_RESOLUTION_MS)
-  const generatorLimits = []
-  if (achievedRate < 0.97 * rate * clients) generatorLimits.push(`sent ${round(achievedRate, 0)}/s of ${rate * clients}/s`)
-  if (lagP99 > 20) generatorLimits.push(`its event-loop lag p99 ${round(lagP99, 1)} ms`)
-  if (genCpu > 0.9) generatorLimits.push(`its CPU ${round(100 * genCpu, 0)}%`)
+  for (const times of sendTimes) for (const t of times) if (t >= span.start && t < span.end) movesInWindow++
+  const generatorLimits = generatorLimitsOf({ achievedRate, targetRate: rate * clients, lagP99, genCpu })
   const details = {
     clients,
     rate,
     achieved_rate: round(achievedRate, 1),
     moves_in_window: movesInWindow,
-    samples: nLat,
+    samples: latencies.length,
     entries_received: entries,
     frames_received: frames,
     stale_entries: stale,
@@ -822,7 +831,7 @@ const scenarioS8 = async (opts) => {
     p99_ms: round(percentile(sorted, 0.99), 3),
     max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 3),
     drain_ms: round(drainMs, 1),
-    server_cpu_pct: round(100 * serverCpu / windowSeconds, 1),
+    server_cpu_pct: round(100 * measured.serverCpu / windowSeconds, 1),
     loadgen_cpu_pct: round(100 * genCpu, 1),
     loadgen_lag_p99_ms: round(lagP99, 2),
     generator_limits: generatorLimits
@@ -830,7 +839,7 @@ const scenarioS8 = async (opts) => {
   const problems = []
   if (behind) problems.push(`${behind} observer/client pairs lack the last state`)
   if (unexpectedCloses.length) problems.push(`${unexpectedCloses.length} sockets closed (${unexpectedCloses[0]})`)
-  if (!nLat) problems.push('no latency samples')
+  if (!latencies.length) problems.push('no latency samples')
   return {
     ok: problems.length === 0,
     error: problems.length ? problems.join('; ') : undefined,
