@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from coreport.protocol import codes, messages
 from coreport.protocol.messages import AwarenessEntry
 from tests.support.server import ServerProcess
-from tests.support.yclient import close_code, synced_doc, wait_until
+from tests.support.yclient import close_code, next_awareness_update, synced_doc, wait_until
 
 
 @pytest.fixture
@@ -199,13 +199,7 @@ async def test_cursor_moves_within_the_interval_reach_the_others_as_the_latest_o
             for entry in moves:
                 await mover.send(messages.awareness([entry]))
 
-            seen = []
-            while len(seen) < 2:
-                frame = await asyncio.wait_for(watcher.recv(), 10)
-                assert isinstance(frame, bytes)
-                message = messages.parse_message(frame)
-                if isinstance(message, messages.AwarenessUpdate):
-                    seen.append(message.entries)
+            seen = [(await next_awareness_update(watcher)).entries for _ in range(2)]
             # The first at once; the next two together at the interval's end, as the latest.
             assert seen == [(moves[0],), (moves[2],)]
             # The mover gets the watcher's move, and never its own states back.
@@ -213,11 +207,7 @@ async def test_cursor_moves_within_the_interval_reach_the_others_as_the_latest_o
             await watcher.send(messages.awareness([watcher_move]))
             to_mover: list[AwarenessEntry] = []
             while watcher_move not in to_mover:
-                frame = await asyncio.wait_for(mover.recv(), 10)
-                assert isinstance(frame, bytes)
-                message = messages.parse_message(frame)
-                if isinstance(message, messages.AwarenessUpdate):
-                    to_mover += message.entries
+                to_mover += (await next_awareness_update(mover)).entries
             assert to_mover == [watcher_move]
 
 

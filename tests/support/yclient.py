@@ -80,13 +80,19 @@ async def close_code(ws: ClientConnection) -> tuple[int, str]:
     return received.code, received.reason
 
 
-async def next_awareness(ws: ClientConnection, match: Callable[[str], bool]) -> str:
-    """Read frames until an awareness message carries a state ``match`` accepts."""
+async def next_awareness_update(ws: ClientConnection) -> AwarenessUpdate:
+    """Read frames until an awareness message comes; return it."""
     while True:
         frame = await asyncio.wait_for(ws.recv(), 20)
         if isinstance(frame, bytes) and frame[:1] == b"\x01":
             parsed = parse_message(frame)
             assert isinstance(parsed, AwarenessUpdate)
-            for entry in parsed.entries:
-                if match(entry.state):
-                    return entry.state
+            return parsed
+
+
+async def next_awareness(ws: ClientConnection, match: Callable[[str], bool]) -> str:
+    """Read frames until an awareness message carries a state ``match`` accepts."""
+    while True:
+        for entry in (await next_awareness_update(ws)).entries:
+            if match(entry.state):
+                return entry.state

@@ -33,6 +33,12 @@ class Sent:
         await asyncio.wait_for(self._next, 5)
 
 
+def throttled(interval: float = INTERVAL) -> tuple[Sent, AwarenessThrottle[str]]:
+    """A throttle whose origins are peer names, and what it hands over."""
+    sent = Sent()
+    return sent, AwarenessThrottle(interval, sent)
+
+
 def move(client_id: int, clock: int) -> AwarenessEntry:
     return AwarenessEntry(client_id, clock, f'{{"cursor":{clock}}}')
 
@@ -46,8 +52,7 @@ async def until(deadline: float) -> None:
 
 
 async def test_the_first_change_goes_at_once_and_the_next_wait_for_the_interval() -> None:
-    sent = Sent()
-    throttle: AwarenessThrottle[str] = AwarenessThrottle(INTERVAL, sent)
+    sent, throttle = throttled()
     started = asyncio.get_running_loop().time()
 
     throttle.add([move(1, 1)], "a", True)
@@ -69,8 +74,7 @@ async def test_the_first_change_goes_at_once_and_the_next_wait_for_the_interval(
 
 
 async def test_changes_after_a_batch_wait_a_whole_interval_from_it() -> None:
-    sent = Sent()
-    throttle: AwarenessThrottle[str] = AwarenessThrottle(INTERVAL, sent)
+    sent, throttle = throttled()
     throttle.add([move(1, 1)], "a", True)
     throttle.add([move(1, 2)], "a", True)
     await sent.next_batch()
@@ -84,8 +88,7 @@ async def test_changes_after_a_batch_wait_a_whole_interval_from_it() -> None:
 
 
 async def test_a_change_after_a_quiet_interval_goes_at_once_again() -> None:
-    sent = Sent()
-    throttle: AwarenessThrottle[str] = AwarenessThrottle(INTERVAL, sent)
+    sent, throttle = throttled()
     throttle.add([move(1, 1)], "a", True)
     await until(asyncio.get_running_loop().time() + INTERVAL)
 
@@ -94,8 +97,7 @@ async def test_a_change_after_a_quiet_interval_goes_at_once_again() -> None:
 
 
 async def test_interval_zero_hands_every_change_over_at_once() -> None:
-    sent = Sent()
-    throttle: AwarenessThrottle[str] = AwarenessThrottle(0, sent)
+    sent, throttle = throttled(0)
     for clock in range(1, 4):
         throttle.add([move(1, clock), move(2, clock)], "a", False)
     assert [b for _, b in sent.batches] == [
@@ -105,8 +107,7 @@ async def test_interval_zero_hands_every_change_over_at_once() -> None:
 
 
 async def test_close_drops_what_waits_and_its_timer() -> None:
-    sent = Sent()
-    throttle: AwarenessThrottle[str] = AwarenessThrottle(INTERVAL, sent)
+    sent, throttle = throttled()
     throttle.add([move(1, 1)], "a", True)
     throttle.add([move(1, 2)], "a", True)
     throttle.close()
