@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from coreport.protocol.messages import AwarenessEntry
@@ -26,16 +27,14 @@ from coreport.protocol.messages import AwarenessEntry
 Origin = TypeVar("Origin")
 
 
+@dataclass(slots=True)
 class Pending(Generic[Origin]):
     """A client's latest state waiting to be sent: where it came from, and whether it
     goes to other instances too (what came from the bus does not go back to it)."""
 
-    __slots__ = ("entry", "origin", "publish")
-
-    def __init__(self, entry: AwarenessEntry, origin: Origin | None, publish: bool) -> None:
-        self.entry = entry
-        self.origin = origin
-        self.publish = publish
+    entry: AwarenessEntry
+    origin: Origin | None
+    publish: bool
 
 
 class AwarenessThrottle(Generic[Origin]):
