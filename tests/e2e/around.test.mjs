@@ -89,7 +89,7 @@ describe('share, history and export', { timeout: 60_000 }, () => {
     await guest.page.goto(url)
     await guest.waitForBodyText('Original findings.')
     assert.equal(new URL(guest.page.url()).search, '')
-    assert.equal(await guest.page.locator('.ProseMirror').getAttribute('contenteditable'), 'false')
+    await guest.waitForReadOnly()
     await guest.page.reload()
     await guest.waitForBodyText('Original findings.')
 
@@ -131,7 +131,7 @@ describe('share, history and export', { timeout: 60_000 }, () => {
     await grace.waitForBodyText('Original findings.')
     await grace.waitForTitle(TITLE)
     await grace.page.getByText('View only').waitFor(WAIT)
-    await grace.page.waitForFunction(() => document.querySelector('.ProseMirror')?.getAttribute('contenteditable') === 'false', undefined, WAIT)
+    await grace.waitForReadOnly()
     assert.equal(await grace.title.evaluate((field) => field.readOnly), true)
     assert.equal(await grace.page.getByRole('button', { name: 'Bold' }).getAttribute('aria-disabled'), 'true')
     await grace.body.click()

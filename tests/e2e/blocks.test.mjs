@@ -252,7 +252,7 @@ describe('editor blocks', { timeout: 120_000 }, () => {
     const reader = await openAs(GRACE, created.id, { role: 'viewer' })
     const { body, page } = reader
     await page.getByText('View only').waitFor(WAIT)
-    await page.waitForFunction(() => document.querySelector('.ProseMirror')?.getAttribute('contenteditable') === 'false', undefined, WAIT)
+    await reader.waitForReadOnly()
 
     // The callout shows its kind as text, not as a menu; code shows its language, not a picker.
     await body.locator('.callout__label', { hasText: 'Note' }).waitFor({ state: 'visible', ...WAIT })

@@ -329,7 +329,7 @@ describe('panels for a viewer', { timeout: 60_000 }, () => {
     const loss = grace.page.locator('.panel--line')
     await loss.locator('canvas').first().waitFor(WAIT)
     await grace.page.waitForFunction(() => document.querySelector('.panel--line .panel__content')?.dataset.points === '3', undefined, WAIT)
-    await grace.page.waitForFunction(() => document.querySelector('.ProseMirror')?.getAttribute('contenteditable') === 'false', undefined, WAIT)
+    await grace.waitForReadOnly()
     for (const control of [loss.getByRole('button', { name: 'Edit' }), loss.getByRole('button', { name: 'Move panel' }), grace.page.getByRole('button', { name: 'Add panel' }), grace.page.getByRole('button', { name: 'Run sets' })]) {
       assert.equal(await control.isVisible(), false)
     }

@@ -20,6 +20,14 @@ export class ReportPage {
     await this.body.waitFor(WAIT)
   }
 
+  /**
+   * Wait until the body is read-only. The page asks for the person's role once synced,
+   * so the text can show a moment before the editor locks.
+   */
+  async waitForReadOnly() {
+    await this.page.waitForFunction(() => document.querySelector('.ProseMirror')?.getAttribute('contenteditable') === 'false', undefined, WAIT)
+  }
+
   async waitForStatus(kind, labelPart) {
     await this.explainStatus(`waiting for status ${kind} ${labelPart ?? ''}`, () => this.page.waitForFunction(
       ([kind, labelPart]) => {
