@@ -86,8 +86,15 @@ class AwarenessThrottle(Generic[Origin]):
             self._send(batch)
 
     def close(self) -> None:
-        """Drop what waits and the timer (the room is going away)."""
+        """Hand over what waits now and drop the timer (the room is going away).
+
+        What waits is mostly the removals of clients that just left: other instances
+        would otherwise show their cursors until they expire them.
+        """
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
+        batch = list(self._pending.values())
         self._pending.clear()
+        if batch:
+            self._send(batch)

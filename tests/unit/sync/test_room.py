@@ -881,3 +881,24 @@ async def test_awareness_changes_within_an_interval_go_out_together_never_back_t
         late = RecordingPeer("late")
         room.join(late)
         assert late.parsed()[-1] == AwarenessUpdate((a_moves[-1], b_move, remote))
+
+
+async def test_cursors_of_clients_that_left_within_an_interval_reach_the_bus_at_shutdown(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    # An interval far longer than the test: only closing the room can send the removal.
+    policy = RoomPolicy(idle_unload_seconds=30, catch_up_seconds=1e9, awareness_interval_seconds=60)
+    async with Rooms(store, bus, Metrics(), clock, instance="me", policy=policy) as rooms:
+        room = await rooms.acquire(DOC)
+        a = RecordingPeer("a")
+        synced(room, a)
+        room.receive(a, AwarenessUpdate((AwarenessEntry(1, 1, '{"cursor":1}'),)))  # at once
+        room.leave(a)  # within the interval: its removal waits
+        rooms.release(room)
+    # Other instances hear that the cursor is gone instead of expiring it much later.
+    published = [Envelope.decode(data) for _, data in bus.published]
+    awareness = [e for e in published if e.kind is EnvelopeKind.AWARENESS]
+    assert [messages.parse_awareness(e.payload).entries for e in awareness] == [
+        (AwarenessEntry(1, 1, '{"cursor":1}'),),
+        (AwarenessEntry(1, 2, "null"),),
+    ]

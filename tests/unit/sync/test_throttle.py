@@ -106,15 +106,16 @@ async def test_interval_zero_hands_every_change_over_at_once() -> None:
     assert throttle.waiting == 0
 
 
-async def test_close_drops_what_waits_and_its_timer() -> None:
+async def test_close_hands_over_what_waits_at_once_and_drops_the_timer() -> None:
     sent, throttle = throttled()
     throttle.add([move(1, 1)], "a", True)
     throttle.add([move(1, 2)], "a", True)
     throttle.close()
     assert throttle.waiting == 0
+    assert sent.batches[1][1] == [(1, 2, "a", True)]
 
     await until(asyncio.get_running_loop().time() + 2 * INTERVAL)
-    assert len(sent.batches) == 1
+    assert len(sent.batches) == 2
 
 
 def test_a_negative_interval_is_refused() -> None:
