@@ -85,13 +85,19 @@ describe('share, history and export', { timeout: 60_000 }, () => {
 
     // Someone without an account opens the link: the report, read-only, and the token
     // gone from the address bar (kept for the tab, so a reload still works).
+    // At no moment, not even before the page has heard the guest's role, can they write.
     const guest = await personPage('guest', { color: '#2f9e44' })
+    await guest.watchWritable()
     await guest.page.goto(url)
     await guest.waitForBodyText('Original findings.')
     assert.equal(new URL(guest.page.url()).search, '')
+    await guest.page.getByText('View only').waitFor(WAIT)
     await guest.waitForReadOnly()
+    assert.equal(await guest.everWritable(), false)
     await guest.page.reload()
     await guest.waitForBodyText('Original findings.')
+    await guest.waitForReadOnly()
+    assert.equal(await guest.everWritable(), false)
 
     const linkItem = links.getByRole('list', { name: 'Share links' }).getByRole('listitem').filter({ hasText: 'Can view' })
     await linkItem.getByRole('button', { name: /^Revoke link csl_/ }).click()

@@ -298,6 +298,7 @@ describe('a report with 5,000 blocks and 50 panels', { timeout: 240_000 }, () =>
     await report.open(server.url, reportId)
     await report.page.waitForFunction(() => window.__scale.marks.lastParagraph !== undefined && window.__scale.marks.firstChart !== undefined, undefined, { timeout: LOAD_MS, polling: 250 })
     await report.waitForStatus('connected')
+    await report.waitForRole()
     await report.page.evaluate(pageHelpers)
     const probe = await report.page.evaluate(() => ({ marks: window.__scale.marks, longTasks: window.__scale.longTasks }))
     return {

@@ -16,6 +16,7 @@ import './reportPage.css'
 
 import { ApiError, getMyAccess, type Role } from '../api'
 import type { Identity } from '../identity'
+import { KnownRole, type HeardRole } from '../knownRole'
 import type { RecentReports } from '../recentReports'
 import { LOCAL_TITLE_ORIGIN, ReportSession } from '../session'
 import { authorLabel } from '../comments/authors'
@@ -221,26 +222,41 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
   onTitleChange()
 
   // The person's role decides what the page lets them write (the server enforces it anyway).
-  const applyRole = (role: Role | null) => {
-    const can = capabilitiesOf(role)
+  // The page starts from the role this browser last heard for this report, or, with none,
+  // lets nobody write until the server answers: a viewer never sees an editable page.
+  const knownRole = new KnownRole(deps.storage, identity.id, reportId)
+  const applyRole = (role: HeardRole) => {
+    const can = capabilitiesOf(role ?? null)
     if (editor.isEditable !== can.edit) editor.setEditable(can.edit, false)
     title.readOnly = !can.edit
     toolbar.setPermissions(can)
-    accessChip.hidden = can.edit
+    // No chip while the role is not known: it would tell an editor "View only".
+    accessChip.hidden = can.edit || role === undefined
     accessChip.textContent = can.comment ? 'Can comment' : 'View only'
-    accessChip.title = roleSentence(role)
+    accessChip.title = roleSentence(role ?? null)
   }
-  let accessRequest: AbortController | null = null
+  applyRole(knownRole.get())
+  let everSynced = session.provider.synced
+  // Asked before the first sync, "no access" may only mean that the report is not registered
+  // yet: its socket registers a new id, with the person who opens it as its owner.
+  const heard = (role: Role | null, afterSync: boolean) => {
+    if (role === null && !afterSync) return
+    knownRole.set(role)
+    applyRole(role)
+  }
+  let accessRequest: { controller: AbortController; afterSync: boolean } | null = null
   const refreshAccess = () => {
-    if (accessRequest) return
-    const request = new AbortController()
+    // One question at a time, but one asked before the first sync gives way to a new one.
+    if (accessRequest && (accessRequest.afterSync || !everSynced)) return
+    accessRequest?.controller.abort()
+    const request = { controller: new AbortController(), afterSync: everSynced }
     accessRequest = request
-    getMyAccess(reportId, request.signal)
+    getMyAccess(reportId, request.controller.signal)
       .then(
-        (access) => applyRole(access.role),
+        (access) => heard(access.role, request.afterSync),
         (error: unknown) => {
-          if (error instanceof ApiError && error.status === 403) applyRole(null)
-          // Anything else (offline, not registered yet): keep what we had; the next sync asks again.
+          if (error instanceof ApiError && error.status === 403) heard(null, request.afterSync)
+          // Anything else (offline, aborted): keep what we had; the next sync asks again.
         },
       )
       .finally(() => {
@@ -248,10 +264,13 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
       })
   }
   const onSync = (synced: boolean) => {
-    if (synced) refreshAccess()
+    if (!synced) return
+    everSynced = true
+    refreshAccess()
   }
   session.provider.on('sync', onSync)
-  if (session.provider.synced) refreshAccess()
+  // Asked at once, alongside the socket's sync, so that the answer usually comes first.
+  refreshAccess()
   window.addEventListener('focus', refreshAccess)
   // The server answers a write the role does not allow with "permission denied" (y-protocols
   // auth message): the role changed while the page was open, so ask for it again.
@@ -263,7 +282,7 @@ export function renderReportPage(root: HTMLElement, deps: ReportPageDeps): () =>
   }
 
   return () => {
-    accessRequest?.abort()
+    accessRequest?.controller.abort()
     session.provider.off('sync', onSync)
     window.removeEventListener('focus', refreshAccess)
     openDialog?.close()

@@ -21,9 +21,41 @@ export class ReportPage {
   }
 
   /**
-   * Wait until the body is read-only. The page asks for the person's role once synced,
-   * so the text can show a moment before the editor locks.
+   * Wait until the page knows what this person may do: the body editable, or the chip
+   * that says why not. With no role remembered for the report, the page lets nobody write
+   * until the server answers (asked at once, and again after the first sync).
    */
+  async waitForRole() {
+    await this.page.waitForFunction(
+      () =>
+        document.querySelector('.ProseMirror')?.getAttribute('contenteditable') === 'true' ||
+        document.querySelector('.access-chip:not([hidden])') !== null,
+      undefined,
+      WAIT,
+    )
+  }
+
+  /**
+   * From the next page load on, note whether the body or the title is ever writable, even
+   * for a moment; `everWritable()` tells.
+   */
+  async watchWritable() {
+    await this.page.addInitScript(() => {
+      window.__everWritable = false
+      const check = () => {
+        const body = document.querySelector('.ProseMirror')
+        const title = document.querySelector('textarea.report__title')
+        if (body?.getAttribute('contenteditable') === 'true' || (title && !title.readOnly)) window.__everWritable = true
+      }
+      new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['contenteditable', 'readonly'] })
+    })
+  }
+
+  async everWritable() {
+    return this.page.evaluate(() => window.__everWritable)
+  }
+
+  /** Wait until the body is read-only: the page has heard that this person may not edit. */
   async waitForReadOnly() {
     await this.page.waitForFunction(() => document.querySelector('.ProseMirror')?.getAttribute('contenteditable') === 'false', undefined, WAIT)
   }
@@ -63,6 +95,7 @@ export class ReportPage {
    * the two agree. A click whose selection the editor never took is made again.
    */
   async placeCaretAtEnd() {
+    await this.waitForRole()
     const atEnd = () =>
       this.page.waitForFunction(() => {
         const root = document.querySelector('.ProseMirror')
@@ -103,6 +136,7 @@ export class ReportPage {
 
   /** Type at the end of the first paragraph that starts with `start`. */
   async typeAtEndOf(start, text) {
+    await this.waitForRole()
     await this.explainFailure(`finding the paragraph ${JSON.stringify(start)}`, () =>
       this.body.locator('p', { hasText: start }).first().click(WAIT),
     )

@@ -72,7 +72,8 @@ export function browserSuite({ serverLog, auth = false }) {
     },
 
     /**
-     * `identity` opens report `reportId` in a new context and waits until it is connected.
+     * `identity` opens report `reportId` in a new context and waits until it is connected
+     * and the page knows what they may do.
      * `beforeOpen(page)` runs on the new page first (routes, timeouts).
      * @returns {Promise<ReportPage>} the page's context is `report.page.context()`
      */
@@ -82,6 +83,7 @@ export function browserSuite({ serverLog, auth = false }) {
       await beforeOpen?.(report.page)
       await report.open(suite.server.url, reportId)
       await report.waitForStatus('connected')
+      await report.waitForRole()
       return report
     },
   }
