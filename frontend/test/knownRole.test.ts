@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 
-import { KnownRole } from '../src/knownRole'
+import { KnownRole } from '../src/views/knownRole'
 import { MemoryStorage } from './memoryStorage'
 
 describe('the role a browser last heard', () => {

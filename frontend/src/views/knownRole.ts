@@ -8,8 +8,8 @@
  * checks every write against the role it holds.
  */
 
-import type { Role } from './api'
-import { ROLES } from './views/roles'
+import type { Role } from '../api'
+import { ROLES } from './roles'
 
 const KEY_PREFIX = 'coreport.role.'
 /** Stored for "no access", which is something heard, unlike a missing entry. */
