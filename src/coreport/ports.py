@@ -7,7 +7,7 @@ chooses which.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -88,6 +88,14 @@ class Store(Protocol):
 
         When ``after_seq`` is older than the snapshot the snapshot is included (it may
         repeat updates the caller has; applying a Yjs update twice is harmless).
+        """
+
+    async def last_seqs(self, docs: Collection[DocName]) -> dict[DocName, int]:
+        """The last sequence number committed for each of ``docs``, in one query however
+        many they are; documents with nothing stored are left out.
+
+        Lets a server that holds many documents find the few that moved without loading
+        each (compaction does not move it; a delete forgets it).
         """
 
     async def compact(

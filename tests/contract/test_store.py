@@ -351,6 +351,24 @@ async def test_delete_forgets_the_doc_and_only_that_doc(store: Store) -> None:
     await store.delete("reports/nobody")  # deleting what does not exist is harmless
 
 
+async def test_last_seqs_reads_many_documents_positions_at_once(store: Store) -> None:
+    assert await store.last_seqs([]) == {}
+    assert await store.last_seqs([DOC, OTHER]) == {}
+    edits = make_edits(5)
+    await store.append([(DOC, update) for update in edits.updates] + [(OTHER, b"o1")])
+    # More names than one query of the SQLite store takes, most of them never written.
+    many = [f"reports/n{i}" for i in range(1_200)]
+    await store.append([(many[700], b"x"), (many[700], b"y")])
+    assert await store.last_seqs([DOC, OTHER, *many]) == {DOC: 5, OTHER: 1, many[700]: 2}
+    # A compaction moves the snapshot, not the position; a delete forgets the document.
+    await store.compact(DOC, merge_updates)
+    await store.delete(OTHER)
+    assert await store.last_seqs([DOC, OTHER]) == {DOC: 5}
+    await store.close()
+    with pytest.raises(StoreError):
+        await store.last_seqs([DOC])
+
+
 async def test_ping_answers_while_open(store: Store) -> None:
     await store.ping()
     await store.close()

@@ -4,7 +4,7 @@ hold switches, a bus that records, a manual clock, and a peer that records."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from coreport.ports import (
@@ -34,6 +34,7 @@ class MemoryStore:
         self.gate = asyncio.Event()
         self.gate.set()
         self.loads = 0
+        self.position_reads = 0
         self.appends = 0
 
     async def open(self) -> None:
@@ -67,6 +68,13 @@ class MemoryStore:
         snap_seq, snap = self.snapshots.get(doc, (0, None))
         rows = [u for u in self.updates.get(doc, []) if u.seq > max(after_seq, snap_seq)]
         return StoredState(snap if after_seq < snap_seq else None, snap_seq, tuple(rows))
+
+    async def last_seqs(self, docs: Collection[DocName]) -> dict[DocName, int]:
+        self.position_reads += 1
+        await asyncio.sleep(0)
+        if self.fail_loads:
+            raise StoreError("reading positions failed (injected)")
+        return {doc: self.last_seq[doc] for doc in docs if doc in self.last_seq}
 
     async def compact(
         self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -251,6 +251,9 @@ class _ObservedStore:
 
     async def load(self, doc: DocName, after_seq: int = 0) -> StoredState:
         return await self._inner.load(doc, after_seq)
+
+    async def last_seqs(self, docs: Collection[DocName]) -> dict[DocName, int]:
+        return await self._inner.last_seqs(docs)
 
     async def compact(
         self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -60,6 +60,8 @@ RETURNING seq
 _SELECT_SNAPSHOT = (
     "SELECT seq, CASE WHEN seq > $2 THEN data END AS data FROM snapshots WHERE doc = $1"
 )
+
+_SELECT_LAST_SEQS = "SELECT name, last_seq FROM documents WHERE name = ANY($1::text[])"
 
 _SELECT_UPDATES = "SELECT seq, data FROM updates WHERE doc = $1 AND seq > $2 ORDER BY seq"
 
@@ -195,6 +197,15 @@ class PostgresStore(PooledStore):
             rows = await conn.fetch(_SELECT_UPDATES, doc, base)
         updates = tuple(StoredUpdate(row["seq"], row["data"]) for row in rows)
         return StoredState(snapshot, base, updates)
+
+    async def last_seqs(self, docs: Collection[DocName]) -> dict[DocName, int]:
+        """The last sequence number of each of ``docs`` that has one."""
+        names = list(docs)
+        if not names:
+            return {}
+        async with self._connection("read positions") as conn:
+            rows = await conn.fetch(_SELECT_LAST_SEQS, names)
+        return {row["name"]: row["last_seq"] for row in rows}
 
     async def compact(
         self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None

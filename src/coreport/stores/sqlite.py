@@ -29,7 +29,7 @@ import asyncio
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +59,10 @@ _MIN_SQLITE = (3, 37, 0)
 _INLINE_MAX_BYTES = 256 * 1024
 _INLINE_MAX_SECONDS = 0.002
 _AVERAGE_WEIGHT = 0.1
+
+# How many document names one query of ``last_seqs`` asks about (SQLite allows 32,766
+# parameters since 3.32; fewer keep each statement small).
+_NAMES_PER_QUERY = 500
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -169,6 +173,13 @@ class SQLiteStore(WorkerStore):
         if after_seq < 0:
             raise ValueError(f"after_seq must be >= 0, not {after_seq}")
         return await self._call("load", lambda conn: _load(conn, doc, after_seq))
+
+    async def last_seqs(self, docs: Collection[DocName]) -> dict[DocName, int]:
+        """The last sequence number of each of ``docs`` that has one."""
+        names = list(docs)
+        if not names:
+            return {}
+        return await self._call("read positions", lambda conn: _last_seqs(conn, names))
 
     async def compact(
         self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None
@@ -398,6 +409,18 @@ def _load(conn: sqlite3.Connection, doc: DocName, after_seq: int) -> StoredState
             base, snapshot = snapshot_row
         rows = conn.execute(_SELECT_UPDATES, (doc, base)).fetchall()
     return StoredState(snapshot, base, tuple(StoredUpdate(seq, data) for seq, data in rows))
+
+
+def _last_seqs(conn: sqlite3.Connection, names: list[DocName]) -> dict[DocName, int]:
+    found: dict[DocName, int] = {}
+    # One read transaction; the names go in chunks below SQLite's limit on parameters.
+    with _transaction(conn, "DEFERRED"):
+        for start in range(0, len(names), _NAMES_PER_QUERY):
+            chunk = names[start : start + _NAMES_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT name, last_seq FROM documents WHERE name IN ({marks})"
+            found.update(conn.execute(query, chunk).fetchall())
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -902,3 +902,52 @@ async def test_cursors_of_clients_that_left_within_an_interval_reach_the_bus_at_
         (AwarenessEntry(1, 1, '{"cursor":1}'),),
         (AwarenessEntry(1, 2, "null"),),
     ]
+
+
+async def test_the_periodic_catch_up_reads_only_the_documents_that_moved(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    """Every loaded document's position comes from one query; only a document another
+    instance wrote to behind the bus's back is read, and its clients get the change."""
+    metrics = Metrics()
+    policy = RoomPolicy(idle_unload_seconds=1e9, catch_up_seconds=10, rest_after_seconds=0)
+    names = [f"reports/p{i}" for i in range(5)]
+    async with Rooms(store, bus, metrics, clock, instance="me", policy=policy) as rooms:
+        room = await rooms.acquire(names[0])
+        synced(room, peer := RecordingPeer("a"))
+        for name in names[1:]:
+            await rooms.acquire(name)
+        elsewhere = text_update("from elsewhere")
+        await store.append([(names[0], elsewhere)])
+        loads = store.loads
+
+        clock.advance(9)
+        await rooms.maintain()  # not yet due
+        assert (store.position_reads, store.loads) == (0, loads)
+
+        clock.advance(1)
+        await rooms.maintain()
+        assert (store.position_reads, store.loads) == (1, loads + 1)
+        assert peer.updates() == [elsewhere]
+        assert room.known_seq == 1
+
+        # Nothing moved since: the next period reads positions and no document.
+        clock.advance(10)
+        await rooms.maintain()
+        assert (store.position_reads, store.loads) == (2, loads + 1)
+
+        # A store that cannot answer costs one query and one error, not one per room.
+        store.fail_loads = True
+        await store.append([(names[3], text_update("missed"))])
+        clock.advance(10)
+        await rooms.maintain()
+        assert (store.position_reads, store.loads) == (3, loads + 1)
+        errors = metrics.registry.get_sample_value("coreport_errors_total", {"kind": "catch_up"})
+        assert errors == 1
+        store.fail_loads = False
+        clock.advance(10)
+        await rooms.maintain()
+        assert (store.position_reads, store.loads) == (4, loads + 2)
+        caught_up = rooms.get(names[3])
+        assert caught_up is not None
+        assert caught_up.known_seq == 1
