@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from tests.bench import run
+from tests.bench import maintenance, run
 from tests.support.services import service_unavailable
 
 SMOKE = {
@@ -102,3 +102,16 @@ def test_many_sockets_and_documents_cycling() -> None:
     assert [x["docs"] for x in s7.details["samples"]] == [0, 100, 200, 300, 400]
     assert isinstance(s7.figures["growth_kib_per_1000"], int | float)
     assert "n/a" in run.format_table(report)
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_maintenance_bench_times_every_pass(store: str) -> None:
+    """The maintenance pass bench in its smallest form: every pass is timed and every room
+    catches up (the bench itself checks that against the store)."""
+    times = await maintenance.measure(store, rooms_count=60, passes=2, moved_every=10)
+
+    assert times.rooms == 60
+    for wall, cpu in (times.ordinary, times.periodic, times.every_room):
+        assert wall > 0
+        assert cpu > 0
+    assert "| 60 |" in maintenance.table(store, [times], moved_every=10)
