@@ -111,7 +111,7 @@ async def test_maintenance_bench_times_every_pass(store: str) -> None:
     times = await maintenance.measure(store, rooms_count=60, passes=2, moved_every=10)
 
     assert times.rooms == 60
-    for wall, cpu in (times.ordinary, times.periodic, times.every_room):
+    for wall, cpu in (times.tick, times.sweep, times.periodic, times.every_room):
         assert wall > 0
-        assert cpu > 0
+        assert cpu >= 0
     assert "| 60 |" in maintenance.table(store, [times], moved_every=10)
