@@ -799,6 +799,16 @@ class Room:
         if self.gap_since is None:
             self.gap_since = self._clock.now()
 
+    def close_reported_gap(self) -> float | None:
+        """Before a read of the store: a gap the bus reported (messages may be lost), with
+        no sequence number known to be missing, is answered by that read, so it closes
+        now; one reported during the read opens it again. Returns when it was reported
+        (``None``: no such gap), for the caller to reopen it if the read fails."""
+        if self.gap_since is None or self._ahead or self._early:
+            return None
+        since, self.gap_since = self.gap_since, None
+        return since
+
     def _apply_remote_update(self, seq: int, update: bytes) -> None:
         if seq <= self.known_seq or seq in self._ahead:
             return

@@ -369,9 +369,12 @@ class Rooms:
 
     async def catch_up(self, room: Room) -> None:
         """Apply whatever the store has beyond what this room has seen."""
+        reported = room.close_reported_gap()
         try:
             state = await self._store.load(room.name, after_seq=room.known_seq)
         except Exception as exc:
+            if reported is not None and room.gap_since is None:
+                room.gap_since = reported  # the next pass tries again
             self._metrics.errors.labels("catch_up").inc()
             log.warning("catching up %s from the store failed: %s", room.name, exc)
             return

@@ -10,6 +10,7 @@ from typing import Any
 from pycrdt import Doc, Text
 
 from coreport.metrics import Metrics
+from coreport.ports import StoredState
 from coreport.sync.rooms import RoomPolicy, Rooms
 from tests.support.fakes import ManualClock, MemoryStore, RecordingBus
 
@@ -114,3 +115,70 @@ async def test_a_long_sweep_lets_others_run_between_slices_of_rooms(
         assert all(room.resting for room in held)
         # The other task ran while some rooms had been swept and others not yet.
         assert any(0 < resting < len(held) for resting in seen_resting)
+
+
+class ReportingDuringReads(MemoryStore):
+    """Calls ``during_read`` in the middle of every load, as a bus reconnecting then would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.during_read: Callable[[], None] = lambda: None
+
+    async def load(self, doc: str, after_seq: int = 0) -> StoredState:
+        self.during_read()
+        return await super().load(doc, after_seq)
+
+
+async def test_a_gap_the_bus_reported_closes_once_the_store_is_read() -> None:
+    """After a bus reconnect every room is told messages may be lost: one read of the
+    store answers that, whether or not it finds anything (it was read again every pass)."""
+    store, clock = ReportingDuringReads(), ManualClock()
+    async with registry(store, clock, POLICY) as rooms:
+        quiet, moved = await rooms.acquire("reports/quiet"), await rooms.acquire("reports/moved")
+        await store.append([("reports/moved", an_update("missed"))])
+        quiet.on_gap()
+        moved.on_gap()
+        loads = store.loads
+        clock.advance(0.5)
+        await rooms.fill_gaps()
+        assert store.loads == loads + 2
+        assert (quiet.gap_since, moved.gap_since) == (None, None)
+        assert moved.known_seq == 1
+        clock.advance(0.5)
+        await rooms.fill_gaps()
+        assert store.loads == loads + 2
+
+        # A read that fails leaves the gap open for the next pass.
+        quiet.on_gap()
+        reported_at = clock.now()
+        store.fail_loads = True
+        clock.advance(0.5)
+        await rooms.fill_gaps()
+        assert quiet.gap_since == reported_at
+        store.fail_loads = False
+        await rooms.fill_gaps()
+        assert quiet.gap_since is None
+
+        # A gap reported while the read is in flight stands: the read may predate what
+        # was lost.
+        quiet.on_gap()
+        clock.advance(0.5)
+        store.during_read = quiet.on_gap
+        await rooms.fill_gaps()
+        assert quiet.gap_since == clock.now()
+
+
+async def test_a_gap_with_a_known_missing_seq_stays_until_the_seq_arrives(
+    store: MemoryStore,
+) -> None:
+    clock = ManualClock()
+    async with registry(store, clock, POLICY) as rooms:
+        room = await rooms.acquire("reports/r")
+        room.saw_seq(2)  # seq 1 is missing and the store does not have it yet
+        clock.advance(0.5)
+        await rooms.fill_gaps()
+        assert room.gap_since is not None
+        await store.append([("reports/r", an_update("one")), ("reports/r", an_update("two"))])
+        await rooms.fill_gaps()
+        assert room.gap_since is None
+        assert room.known_seq == 2
