@@ -75,7 +75,10 @@ class Settings(BaseSettings):
     )
     catch_up_seconds: float = Field(
         10.0,
-        description="Re-read loaded documents from the store this often (missed bus messages).",
+        description=(
+            "Ask the store this often which loaded documents moved, and re-read those"
+            " (missed bus messages)."
+        ),
     )
     version_quiet_seconds: float = Field(
         60.0, description="Take an automatic version once a report's edits pause this long."
