@@ -809,6 +809,12 @@ class Room:
         since, self.gap_since = self.gap_since, None
         return since
 
+    def reopen_gap(self, since: float | None) -> None:
+        """The read that was to answer a gap closed by :meth:`close_reported_gap` (at
+        ``since``; ``None``: there was none) did not happen: the next pass tries again."""
+        if since is not None and self.gap_since is None:
+            self.gap_since = since
+
     def _apply_remote_update(self, seq: int, update: bytes) -> None:
         if seq <= self.known_seq or seq in self._ahead:
             return

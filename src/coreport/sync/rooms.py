@@ -279,7 +279,7 @@ class Rooms:
         positions: dict[DocName, int] = {}
         if now - self._last_catch_up >= policy.catch_up_seconds:
             self._last_catch_up = now
-            positions = await self._positions()
+            positions = await self._positions(list(self._rooms)) or {}
         for index, room in enumerate(list(self._rooms.values()), 1):
             if index % _ROOMS_PER_SLICE == 0:
                 await asyncio.sleep(0)
@@ -322,9 +322,20 @@ class Rooms:
             for room in self._rooms.values()
             if room.gap_since is not None and room.gap_since <= oldest
         ]
-        for room in gapped:
-            if self._rooms.get(room.name) is room:
-                await self.catch_up(room)
+        if not gapped:
+            return
+        # One query says which of them moved (after a bus reconnect that is every loaded
+        # room, most of them quiet). A gap the bus reported closes before it, so one
+        # reported meanwhile stands, and opens again if no read answers it.
+        reported = [(room, room.close_reported_gap()) for room in gapped]
+        positions = await self._positions([room.name for room in gapped])
+        for room, since in reported:
+            if positions is None:
+                room.reopen_gap(since)
+                continue
+            moved = positions.get(room.name, 0) > room.known_seq
+            if moved and self._rooms.get(room.name) is room and not await self.catch_up(room):
+                room.reopen_gap(since)
 
     def _compaction_due(self, room: Room, now: float) -> tuple[bool, CompactionWorth | None]:
         """Whether ``room``'s document needs compacting now, and what the store must find
@@ -357,32 +368,33 @@ class Rooms:
         if room.rows_since_snapshot:
             self.request_compaction(room.name)
 
-    async def _positions(self) -> dict[DocName, int]:
-        """The store's last sequence number of each loaded document (empty on failure:
-        the next period asks again, and gaps seen on the bus are filled meanwhile)."""
+    async def _positions(self, names: list[DocName]) -> dict[DocName, int] | None:
+        """The store's last sequence number of each of ``names`` (``None`` on failure:
+        the next pass asks again)."""
         try:
-            return await self._store.last_seqs(list(self._rooms))
+            return await self._store.last_seqs(names)
         except Exception as exc:
             self._metrics.errors.labels("catch_up").inc()
             log.warning("reading the documents' positions from the store failed: %s", exc)
-            return {}
+            return None
 
-    async def catch_up(self, room: Room) -> None:
-        """Apply whatever the store has beyond what this room has seen."""
+    async def catch_up(self, room: Room) -> bool:
+        """Apply whatever the store has beyond what this room has seen; whether the
+        store answered."""
         reported = room.close_reported_gap()
         try:
             state = await self._store.load(room.name, after_seq=room.known_seq)
         except Exception as exc:
-            if reported is not None and room.gap_since is None:
-                room.gap_since = reported  # the next pass tries again
+            room.reopen_gap(reported)  # the next pass tries again
             self._metrics.errors.labels("catch_up").inc()
             log.warning("catching up %s from the store failed: %s", room.name, exc)
-            return
+            return False
         if room.broken or self._rooms.get(room.name) is not room:
-            return
+            return True
         new = room.apply_stored(state)
         if new is not None:
             room.relay_caught_up(new)
+        return True
 
     def request_compaction(self, name: DocName, worth: CompactionWorth | None = None) -> None:
         """Queue a compaction of ``name``: one that merges only if ``worth`` says so of
