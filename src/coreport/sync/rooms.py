@@ -70,7 +70,10 @@ class RoomPolicy:
     tick_seconds: float = 0.25
     #: ...and how often it sweeps every room instead (``maintain``): unloading, resting,
     #: compaction, cursors and the periodic catch-up wait longer than gaps without harm,
-    #: and a sweep costs about 1.6 us per loaded room.
+    #: and a sweep costs about 1.6 us per loaded room. Sweeps are at most a quarter of
+    #: ``idle_unload_seconds`` apart, so an idle room outstays its delay by at most a
+    #: quarter of it (a short delay cycles documents fast, and more of them would stay
+    #: loaded at once: S7).
     sweep_seconds: float = 1.0
 
 
@@ -258,7 +261,9 @@ class Rooms:
         while True:
             await self._clock.sleep(self.policy.tick_seconds)
             now = self._clock.now()
-            sweep = now - swept_at >= self.policy.sweep_seconds
+            policy = self.policy
+            every = min(policy.sweep_seconds, policy.idle_unload_seconds / 4)
+            sweep = now - swept_at >= every
             if sweep:
                 swept_at = now
             try:

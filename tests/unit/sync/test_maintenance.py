@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from typing import Any
 
 from pycrdt import Doc, Text
@@ -56,7 +57,7 @@ def registry(store: MemoryStore, clock: ManualClock, policy: RoomPolicy) -> Room
 
 
 POLICY = RoomPolicy(
-    idle_unload_seconds=0.5,
+    idle_unload_seconds=4,
     rest_after_seconds=0,
     catch_up_seconds=1e9,
     gap_grace_seconds=0.5,
@@ -73,7 +74,6 @@ async def test_gaps_are_filled_every_tick_and_idle_rooms_let_go_at_the_sweep(
         await settled(lambda: clock.sleepers > 0)
         gapped = await rooms.acquire("reports/gapped")
         idle = await rooms.acquire("reports/idle")
-        rooms.release(idle)
         # Another instance committed seq 1 and 2; only 2 came over the bus.
         await store.append([("reports/gapped", an_update("one"))])
         await store.append([("reports/gapped", an_update("two"))])
@@ -82,15 +82,28 @@ async def test_gaps_are_filled_every_tick_and_idle_rooms_let_go_at_the_sweep(
 
         await clock.step()  # 0.25 s: the gap is younger than the grace
         assert gapped.known_seq == 0
-        await clock.step()  # 0.5 s: filled at the tick, the idle room not yet let go
+        rooms.release(idle)  # idle from 0.25 s: due to be let go at 4.25 s
+        await clock.step()  # 0.5 s: filled at the tick
         assert gapped.known_seq == 2
         assert gapped.gap_since is None
-        assert rooms.get("reports/idle") is idle
-        await clock.step()  # 0.75 s
-        assert rooms.get("reports/idle") is idle
-        await clock.step()  # 1 s: the sweep
+        for _ in range(18):  # ticks up to 5 s; sweeps at 1, 2, 3, 4 and 5 s
+            assert rooms.get("reports/idle") is idle
+            await clock.step()
         assert rooms.get("reports/idle") is None
         assert rooms.get("reports/gapped") is gapped
+
+
+async def test_sweeps_come_often_enough_for_a_short_idle_delay(store: MemoryStore) -> None:
+    """Sweeps are at most a quarter of the idle delay apart: with 0.5 s, every tick."""
+    clock = SteppedClock()
+    policy = replace(POLICY, idle_unload_seconds=0.5)
+    async with registry(store, clock, policy) as rooms:
+        await settled(lambda: clock.sleepers > 0)
+        rooms.release(await rooms.acquire("reports/idle"))
+        await clock.step()
+        assert rooms.get("reports/idle") is not None
+        await clock.step()  # 0.5 s: due, and swept at this tick
+        assert rooms.get("reports/idle") is None
 
 
 async def test_a_long_sweep_lets_others_run_between_slices_of_rooms(
