@@ -227,6 +227,9 @@ async def test_gauges_return_to_zero(server: ServerProcess) -> None:
         b["t"] = Text("y")
         assert metric(server, "coreport_open_sockets") == 2
         assert metric(server, "coreport_loaded_rooms") == 2
+        # The embedded default's in-process bus has no other instance on it: rooms
+        # neither subscribe to it nor publish on it.
+        assert metric(server, "coreport_bus_subscriptions") == 0
     # Rooms unload 0.5 s after their last client left. The server is another process with
     # no event to wait on, so ask it, a bounded number of times.
     for _ in range(150):

@@ -175,7 +175,7 @@ class Room:
         *,
         instance: str,
         committer: Committer,
-        publish: Publish,
+        publish: Publish | None,
         metrics: Metrics,
         clock: Clock,
         on_broken: Callable[[Room], None],
@@ -653,9 +653,10 @@ class Room:
         self.size_bytes += len(update)
         self.log_bytes += len(update)
         self._broadcast(messages.sync_update(update), exclude=peer)
-        self._publish(
-            self.channel, Envelope(EnvelopeKind.UPDATE, seq, self._instance, update).encode()
-        )
+        if self._publish is not None:
+            self._publish(
+                self.channel, Envelope(EnvelopeKind.UPDATE, seq, self._instance, update).encode()
+            )
         # Only now: remote updates that waited for this seq are relayed after it.
         self.saw_seq(seq)
         if peer is not None and peer.wants_ack and peer in self.peers:
@@ -722,6 +723,8 @@ class Room:
             others = [data for data, p in zip(encoded, batch, strict=True) if p.origin is not peer]
             if others:
                 peer.send(messages.awareness_of_encoded(others))
+        if self._publish is None:
+            return
         published = [data for data, p in zip(encoded, batch, strict=True) if p.publish]
         if published:
             payload = messages.awareness_payload_of_encoded(published)
@@ -777,9 +780,11 @@ class Room:
     def ask_for_awareness(self) -> None:
         """Ask other instances for their clients' states (a room that just loaded has
         none, and clients renew theirs only every 15 s)."""
-        self._publish(
-            self.channel, Envelope(EnvelopeKind.QUERY_AWARENESS, 0, self._instance, b"").encode()
-        )
+        if self._publish is not None:
+            self._publish(
+                self.channel,
+                Envelope(EnvelopeKind.QUERY_AWARENESS, 0, self._instance, b"").encode(),
+            )
 
     def _answer_awareness_query(self) -> None:
         local = [
@@ -788,7 +793,7 @@ class Room:
             for cid in owned or ()
             if cid in self._awareness
         ]
-        if local:
+        if local and self._publish is not None:
             payload = messages.encode_awareness_payload(local)
             self._publish(
                 self.channel, Envelope(EnvelopeKind.AWARENESS, 0, self._instance, payload).encode()

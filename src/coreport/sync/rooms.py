@@ -89,9 +89,14 @@ class Rooms:
         policy: RoomPolicy | None = None,
         cork: SendCork | None = None,
         release_memory: Callable[[], object] = heap.trim,
+        fan_out: bool = True,
     ) -> None:
         self._store = store
         self._bus = bus
+        # Whether another instance can be on the bus: not when it is an in-process bus
+        # this instance made for itself. Then a room publishes nothing (what it would
+        # publish could only come back to it) and subscribes to nothing.
+        self._fan_out = fan_out
         self._metrics = metrics
         self._clock = clock
         self._instance = instance
@@ -206,7 +211,7 @@ class Rooms:
             name,
             instance=self._instance,
             committer=self.committer,
-            publish=self._outbox.publish,
+            publish=self._outbox.publish if self._fan_out else None,
             metrics=self._metrics,
             clock=self._clock,
             on_broken=self._broken,
@@ -215,8 +220,9 @@ class Rooms:
         try:
             # Subscribe first, so nothing committed elsewhere between the read and the
             # subscription is missed; applying an update twice is harmless.
-            room.subscription = await self._bus.subscribe(room.channel, room)
-            self._metrics.bus_subscriptions.inc()
+            if self._fan_out:
+                room.subscription = await self._bus.subscribe(room.channel, room)
+                self._metrics.bus_subscriptions.inc()
             room.apply_stored(await self._store.load(name))
         except BaseException:
             room.close()

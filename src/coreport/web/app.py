@@ -193,6 +193,9 @@ def create_app(
         instance=instance,
         policy=room_policy(settings),
         cork=cork,
+        # An in-process bus made here has no other instance on it (tests that stand for
+        # several instances pass one bus to each app).
+        fan_out=bus is not None or bool(settings.redis_url),
     )
     tracker = PresenceTracker(
         registry,

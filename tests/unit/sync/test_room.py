@@ -112,6 +112,34 @@ async def test_committed_update_is_published_with_its_seq(rooms: Rooms, bus: Rec
     assert (envelope.kind, envelope.seq, envelope.instance) == (EnvelopeKind.UPDATE, 1, "me")
 
 
+async def test_an_instance_alone_on_its_bus_publishes_and_subscribes_nothing(
+    store: MemoryStore, bus: RecordingBus, clock: ManualClock
+) -> None:
+    """With ``fan_out=False`` (an in-process bus the app made for itself: no other
+    instance can be on it) updates and cursors still reach every local client, and
+    nothing goes to the bus, where it could only come back to this instance."""
+    policy = RoomPolicy(catch_up_seconds=1e9, awareness_interval_seconds=0)
+    metrics = Metrics()
+    async with Rooms(
+        store, bus, metrics, clock, instance="me", policy=policy, fan_out=False
+    ) as rooms:
+        room, a = await synced_room(rooms)
+        b = RecordingPeer("b")
+        synced(room, b)
+        update = text_update("x")
+        room.receive(a, SyncUpdate(update))
+        await rooms.committer.drained()
+        assert b.updates() == [update]
+        assert store.stored(DOC) == [update]
+        cursor = AwarenessEntry(7, 1, '{"cursor": 3}')
+        room.receive(a, AwarenessUpdate((cursor,)))
+        assert AwarenessUpdate((cursor,)) in b.parsed()
+        await asyncio.sleep(0.05)  # whatever the outbox would send has gone by now
+        assert bus.published == []
+        assert bus.listeners == {}
+        assert metrics.registry.get_sample_value("coreport_bus_subscriptions") == 0
+
+
 async def test_sync_step2_reply_waits_for_durability(rooms: Rooms, store: MemoryStore) -> None:
     room = await rooms.acquire(DOC)
     a, late = RecordingPeer("a"), RecordingPeer("late")
