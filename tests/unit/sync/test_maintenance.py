@@ -169,28 +169,24 @@ async def test_a_gap_the_bus_reported_is_answered_by_one_read_of_positions() -> 
         await rooms.fill_gaps()
         assert (store.position_reads, store.loads) == (1, loads + 1)
 
-        # A query that fails leaves the gap open for the next pass.
-        quiet.on_gap()
-        reported_at = clock.now()
-        store.fail_loads = True
-        clock.advance(0.5)
-        await rooms.fill_gaps()
-        assert quiet.gap_since == reported_at
-        store.fail_loads = False
-        await rooms.fill_gaps()
-        assert quiet.gap_since is None
+        async def gap_outlives_a_failure(switch: str) -> None:
+            """A gap reported on ``quiet`` stays open through a pass while the store's
+            ``switch`` fails it, and closes at the next pass."""
+            quiet.on_gap()
+            reported_at = clock.now()
+            setattr(store, switch, True)
+            clock.advance(0.5)
+            await rooms.fill_gaps()
+            assert quiet.gap_since == reported_at
+            setattr(store, switch, False)
+            await rooms.fill_gaps()
+            assert quiet.gap_since is None
 
-        # So does a read of a moved document that fails.
+        # A query that fails leaves the gap open for the next pass...
+        await gap_outlives_a_failure("fail_loads")
+        # ...and so does a read of a moved document that fails.
         await store.append([("reports/quiet", an_update("missed too"))])
-        quiet.on_gap()
-        reported_at = clock.now()
-        store.fail_row_reads = True
-        clock.advance(0.5)
-        await rooms.fill_gaps()
-        assert quiet.gap_since == reported_at
-        store.fail_row_reads = False
-        await rooms.fill_gaps()
-        assert quiet.gap_since is None
+        await gap_outlives_a_failure("fail_row_reads")
         assert quiet.known_seq == 1
 
         # A gap reported while the query is in flight stands: the answer may predate
