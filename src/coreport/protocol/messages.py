@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from pycrdt import Encoder, write_message, write_var_uint
+from pycrdt import Encoder, merge_updates, write_message, write_var_uint
 
 from coreport.protocol import codes
 from coreport.protocol.codes import CloseCode
@@ -201,6 +201,33 @@ def sync_step2(update: bytes) -> bytes:
 
 def sync_update(update: bytes) -> bytes:
     return bytes((MessageType.SYNC, SyncType.UPDATE)) + write_message(update)
+
+
+_SYNC_UPDATE_PREFIX = bytes((MessageType.SYNC, SyncType.UPDATE))
+
+
+def is_sync_update(message: bytes) -> bool:
+    """Whether an encoded message is a document update (``sync_update``)."""
+    return message.startswith(_SYNC_UPDATE_PREFIX)
+
+
+def merged_sync_update(run: Sequence[bytes]) -> bytes:
+    """Encoded ``sync_update`` messages as one message whose update is theirs merged: a
+    client that applies it ends where applying each in turn would have left it, with one
+    frame and one apply instead of ``len(run)``. The updates must be ones the server
+    applied, in messages this module encoded (merging checks nothing a room has not)."""
+    return sync_update(merge_updates(*map(_update_in, run)))
+
+
+def _update_in(message: bytes) -> bytes:
+    """The update an encoded ``sync_update`` message carries: what follows its type bytes
+    and the update's length (a var uint, whose last byte has the high bit clear)."""
+    if not message.startswith(_SYNC_UPDATE_PREFIX):
+        raise ValueError("only document updates merge")
+    end = 2
+    while message[end] & 0x80:
+        end += 1
+    return message[end + 1 :]
 
 
 def encode_awareness_entry(entry: AwarenessEntry) -> bytes:

@@ -273,6 +273,34 @@ class _Peer(RecordingPeer):
             self.closed = code
 
 
+@pytest.mark.parametrize("size", [1, 3, 200])  # update lengths of one and two var-uint bytes
+def test_merged_sync_update_leaves_a_client_where_each_update_would(size: int) -> None:
+    writer: Doc = Doc()
+    writer["title"] = title = Text()
+    run = []
+    for i in range(size):
+        before = writer.get_state()
+        title.insert(0, f"{i:03d}" * (1 + i % 60))
+        run.append(messages.sync_update(writer.get_update(before)))
+    merged = parse_message(messages.merged_sync_update(run))
+    assert isinstance(merged, SyncUpdate)
+    one_by_one: Doc = Doc()
+    for message in run:
+        parsed = parse_message(message)
+        assert isinstance(parsed, SyncUpdate)
+        one_by_one.apply_update(parsed.update)
+    at_once: Doc = Doc()
+    at_once.apply_update(merged.update)
+    assert str(at_once.get("title", type=Text)) == str(one_by_one.get("title", type=Text))
+    assert str(at_once.get("title", type=Text)) == str(title)
+
+
+def test_merged_sync_update_takes_only_document_updates() -> None:
+    run = [messages.sync_update(messages.EMPTY_UPDATE), messages.ack(1, 1)]
+    with pytest.raises(ValueError, match="only document updates"):
+        messages.merged_sync_update(run)
+
+
 def _state(doc: Doc) -> dict[int, int]:
     """The state vector, without clients it knows nothing of (Yrs lists a client at clock 0
     once an update named it, even if nothing of it could be applied yet)."""
