@@ -5,17 +5,12 @@ updates, and the room relays each to every client: under load that is (updates) 
 (clients) socket writes, each a system call. A session writes the first message of a turn
 of the event loop at once and keeps the ones that follow in the same turn; at the start of
 the next turn :class:`SendCork` has each write what it kept in one go: at most two system
-calls per client per turn, the messages in order. A lone message (a keystroke relayed
-while the room is quiet) goes out without waiting.
+calls per client per turn, the messages unchanged and in order. A lone message (a
+keystroke relayed while the room is quiet) goes out without waiting.
 
 Whoever knows that several messages are coming at once (the group committer relaying a
 batch) holds the cork around them: sessions then keep even the first, and each writes all
 of them in one go when the hold ends, one system call per client per batch.
-
-Document updates a session kept back to back go out merged into one update
-(:meth:`SendCork.merged`): one frame for the client to read and one apply instead of one
-per update. A room hands every recipient the same message objects, so the clients that
-were sent the same run share one merge.
 """
 
 from __future__ import annotations
@@ -24,8 +19,6 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
-
-from coreport.protocol import messages
 
 
 class Corked(Protocol):
@@ -36,16 +29,13 @@ class Corked(Protocol):
 class SendCork:
     """One per event loop, shared by every session on it."""
 
-    __slots__ = ("_holding", "_merged", "_scheduled", "_waiting")
+    __slots__ = ("_holding", "_scheduled", "_waiting")
 
     def __init__(self) -> None:
         self._scheduled = False
         self._holding = 0
         # Sessions that kept something, in the order they first did (a dict keeps it).
         self._waiting: dict[Corked, None] = {}
-        # During one release: each run merged so far by its messages' ids, with the run
-        # itself, which keeps those objects (and so their ids) alive until it ends.
-        self._merged: dict[tuple[int, ...], tuple[tuple[bytes, ...], bytes]] = {}
 
     @property
     def holding(self) -> bool:
@@ -71,22 +61,8 @@ class SendCork:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._release)
 
-    def merged(self, run: tuple[bytes, ...]) -> bytes:
-        """The document updates of ``run`` (encoded messages) as one message; the same
-        messages are merged once per release, whichever session asks."""
-        key = tuple(map(id, run))
-        known = self._merged.get(key)
-        if known is not None:
-            return known[1]
-        merged = messages.merged_sync_update(run)
-        self._merged[key] = (run, merged)
-        return merged
-
     def _release(self) -> None:
         self._scheduled = False
         waiting, self._waiting = self._waiting, {}
-        try:
-            for session in waiting:
-                session.flush()
-        finally:
-            self._merged.clear()
+        for session in waiting:
+            session.flush()

@@ -212,39 +212,22 @@ class Session:
             self._wake_writer()
 
     def flush(self) -> None:
-        """Write what was kept in one go, document updates back to back merged into one,
-        or leave it to the writer task if the connection cannot take it now
-        (``SendCork``)."""
+        """Write what was kept in one go, or leave it to the writer task if the
+        connection cannot take it now (``SendCork``)."""
         self._kept = False
         outgoing = self._outgoing
-        if self._closing is None and self._writer is None and outgoing:
-            frames = self._coalesced(outgoing)
-            if self._transport.try_send(frames):
-                self._metrics.bytes_out.inc(
-                    self._buffered if frames is outgoing else sum(map(len, frames))
-                )
-                self._outgoing = None
-                self._buffered = 0
-                return
+        if (
+            self._closing is None
+            and self._writer is None
+            and outgoing
+            and self._transport.try_send(outgoing)
+        ):
+            self._metrics.bytes_out.inc(self._buffered)
+            self._outgoing = None
+            self._buffered = 0
+            return
         if outgoing:
             self._wake_writer()
-
-    def _coalesced(self, outgoing: deque[bytes]) -> Sequence[bytes]:
-        """``outgoing`` with each run of two or more document updates merged into one
-        message (by the cork, which merges the same run once for every session)."""
-        cork = self._cork
-        if cork is None or len(outgoing) < 2:
-            return outgoing
-        frames: list[bytes] = []
-        run: list[bytes] = []
-        for data in outgoing:
-            if messages.is_sync_update(data):
-                run.append(data)
-                continue
-            _end_run(run, frames, cork)
-            frames.append(data)
-        _end_run(run, frames, cork)
-        return frames if len(frames) < len(outgoing) else outgoing
 
     def ack(self, seq: int) -> None:
         self._acked += 1
@@ -443,15 +426,6 @@ class Session:
             await self._transport.close(code.code, _reason(code, detail))
         except Exception as exc:
             log.debug("closing %s failed: %s", self.label, exc)
-
-
-def _end_run(run: list[bytes], frames: list[bytes], cork: SendCork) -> None:
-    """Append ``run`` (document updates) to ``frames`` as one message, and empty it."""
-    if len(run) > 1:
-        frames.append(cork.merged(tuple(run)))
-    elif run:
-        frames.append(run[0])
-    run.clear()
 
 
 def _stamped(update: AwarenessUpdate, identity: Identity) -> AwarenessUpdate:

@@ -1,5 +1,5 @@
-"""Session send path: merging updates kept for one write or for a client that fell
-behind, and dropping a client that stopped reading."""
+"""Session send path: merging updates for a client that fell behind, and dropping a
+client that stopped reading."""
 
 from __future__ import annotations
 
@@ -179,67 +179,6 @@ async def test_a_held_cork_sends_a_whole_batch_in_one_write_when_it_ends() -> No
         assert first.writes == second.writes == [batch]  # nothing left for the next turn
         a.send(batch[0])
         assert first.writes[-1] == [batch[0]]  # no longer held: straight out
-
-
-def _text_after(*frames: bytes) -> str:
-    """The text a client holds after applying the update messages among ``frames``."""
-    doc: Doc = Doc()
-    for frame in frames:
-        parsed = parse_message(frame)
-        if isinstance(parsed, SyncUpdate):
-            doc.apply_update(parsed.update)
-    return str(doc.get("t", type=Text))
-
-
-async def test_updates_kept_back_to_back_go_out_merged_once_for_every_session() -> None:
-    async with corked_pair() as (cork, a, b, first, second):
-        parts = [messages.sync_update(update) for update in updates(6)]
-        ack = messages.ack(1, 1)
-        with cork.held():
-            for message in (*parts[:4], ack, *parts[4:]):
-                a.send(message)
-                b.send(message)
-        # One write each: the first four updates as one message, the ack where it was,
-        # then the last two as one; both clients were sent the very same merged objects.
-        [[merged, sent_ack, tail]] = first.writes
-        assert second.writes == first.writes
-        assert merged is second.writes[0][0] and tail is second.writes[0][2]
-        assert sent_ack == ack
-        assert _text_after(merged) == "<0><1><2><3>"
-        assert (
-            _text_after(merged, tail) == _text_after(*parts) == "".join(f"<{i}>" for i in range(6))
-        )
-
-
-async def test_a_lone_update_between_other_messages_goes_out_as_it_came() -> None:
-    async with corked_pair() as (cork, a, _, first, __):
-        update = messages.sync_update(updates(1)[0])
-        batch = [messages.ack(1, 1), update, messages.ack(2, 2)]
-        with cork.held():
-            for message in batch:
-                a.send(message)
-        assert first.writes == [batch]
-
-
-async def test_a_session_whose_run_differs_gets_its_own_merge() -> None:
-    async with corked_pair() as (cork, a, b, first, second):
-        parts = [messages.sync_update(update) for update in updates(3)]
-        with cork.held():
-            for message in parts:
-                a.send(message)
-            for message in parts[1:]:  # b wrote the first update: it is not sent back
-                b.send(message)
-        assert _text_after(*first.writes[0]) == "<0><1><2>"
-        [[only]] = second.writes
-        assert only != first.writes[0][0]
-        doc: Doc = Doc()
-        parsed = parse_message(parts[0])
-        assert isinstance(parsed, SyncUpdate)
-        doc.apply_update(parsed.update)
-        merged = parse_message(only)
-        assert isinstance(merged, SyncUpdate)
-        doc.apply_update(merged.update)
-        assert str(doc.get("t", type=Text)) == "<0><1><2>"
 
 
 async def test_kept_messages_the_socket_cannot_take_go_through_the_writer() -> None:
