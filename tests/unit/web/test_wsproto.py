@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import weakref
 from types import SimpleNamespace
 from typing import Any, cast
@@ -248,3 +249,157 @@ async def test_binary_messages_go_to_the_receiver_while_nothing_waits_in_the_que
     proto.connection_lost(None)  # the disconnect is announced like any queued event
     assert got[told:] == [None]
     assert (await proto.receive())["type"] == "websocket.disconnect"
+
+
+# -- reading frames: the protocol's own header reading against websockets' parser --------
+
+
+async def open_protocol(
+    *, own_framing: bool = True, max_size: int = 16 * 1024 * 1024
+) -> tuple[CoreportWebSocketProtocol, ReadTransport]:
+    """A socket accepted the way the app accepts one; ``own_framing=False`` leaves every
+    frame to websockets' parser, as before the protocol read headers itself."""
+    config = Config(app=_never_called, ws=CoreportWebSocketProtocol, lifespan="off")
+    config.ws_max_size = max_size
+    config.load()
+    proto = CoreportWebSocketProtocol(config, ServerState(), app_state={})
+    transport = ReadTransport()
+    proto.connection_made(cast(asyncio.Transport, transport))
+    proto.data_received(
+        b"GET /ws/reports/r1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    for task in list(proto.tasks):
+        task.cancel()
+    proto.queue.get_nowait()  # websocket.connect
+    await proto.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+    proto.stop_keepalive()
+    transport.written.clear()
+    if not own_framing:
+        proto._reading_frames = False
+    return proto, transport
+
+
+def unmasked(payload: bytes) -> bytes:
+    return Frame(Opcode.BINARY, payload).serialize(mask=False)
+
+
+def _splits(stream: bytes) -> list[list[bytes]]:
+    """The stream cut into chunks of several fixed sizes and at random places."""
+    ways = [[stream]]
+    for size in (1, 2, 3, 5, 13, 64, 4096):
+        ways.append([stream[i : i + size] for i in range(0, len(stream), size)])
+    rng = random.Random(7)
+    for _ in range(5):
+        cuts = sorted(rng.sample(range(1, len(stream)), 12))
+        ways.append([stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)])
+    return ways
+
+
+async def _outcome(
+    chunks: list[bytes], *, own_framing: bool, max_size: int, receiver: bool
+) -> dict[str, Any]:
+    """What the app and the client see when ``chunks`` arrive one read each (no more reads
+    once the socket is closed, as on a real transport)."""
+    proto, transport = await open_protocol(own_framing=own_framing, max_size=max_size)
+    got: list[bytes | None] = []
+    frames = direct_frames(cast(dict[str, Any], proto.scope))
+    assert frames is not None
+    if receiver:
+        frames.receive_with(got.append)
+    for chunk in chunks:
+        if transport.closing:
+            break
+        proto.data_received(chunk)
+    queued = []
+    while not proto.queue.empty():
+        queued.append(proto.queue.get_nowait())
+    return {
+        "received": got,
+        "queued": queued,
+        "written": b"".join(transport.written),
+        "pauses": transport.pauses,
+        "closing": transport.closing,
+        "types": {type(m) for m in got if m is not None},
+    }
+
+
+STREAMS: dict[str, list[bytes]] = {
+    "binary of every header size": [
+        masked(b"a"),
+        masked(b""),
+        masked(b"x" * 125),
+        masked(b"y" * 126),
+        masked(b"z" * 65_535),
+        masked(b"w" * 65_536),  # above what the protocol reads itself
+        masked(b"v" * 70_000),
+    ],
+    "control frames and fragments between": [
+        masked(b"one"),
+        frame(Opcode.PING, b"are you there"),
+        frame(Opcode.BINARY, b"fr", fin=False),
+        frame(Opcode.CONT, b"ag", fin=False),
+        frame(Opcode.CONT, b"ment"),
+        frame(Opcode.PONG, b""),
+        masked(b"two"),
+    ],
+    "text, then binary behind it": [
+        masked(b"one"),
+        frame(Opcode.TEXT, b"text"),
+        masked(b"two"),
+        masked(b"three"),
+    ],
+    "an unmasked frame fails the socket": [masked(b"one"), unmasked(b"bad"), masked(b"never")],
+    "binary inside a fragmented message": [
+        frame(Opcode.BINARY, b"fr", fin=False),
+        masked(b"bad"),
+        masked(b"never"),
+    ],
+    "a reserved bit": [masked(b"one"), bytes((0x82 | 0x40,)) + masked(b"bad")[1:], masked(b"x")],
+    "close, then more": [
+        masked(b"one"),
+        Frame(Opcode.CLOSE, b"\x03\xe8bye").serialize(mask=True),
+        masked(b"after close"),
+    ],
+    "too large for the socket": [masked(b"one"), masked(b"x" * 3000), masked(b"never")],
+}
+
+
+@pytest.mark.parametrize("receiver", [True, False], ids=["direct", "queued"])
+@pytest.mark.parametrize("name", list(STREAMS))
+async def test_frames_read_here_arrive_as_websockets_parser_delivers_them(
+    name: str, receiver: bool
+) -> None:
+    """However the stream is cut into reads, the application sees what websockets' own
+    parser gives it when each frame arrives in a read of its own: the same messages in the
+    same order, the same pongs and close frames written back, the same failures."""
+    max_size = 2000 if name == "too large for the socket" else 16 * 1024 * 1024
+    expected = await _outcome(
+        STREAMS[name], own_framing=False, max_size=max_size, receiver=receiver
+    )
+    assert expected["received"] or expected["queued"]
+    for chunks in _splits(b"".join(STREAMS[name])):
+        got = await _outcome(chunks, own_framing=True, max_size=max_size, receiver=receiver)
+        assert got == expected, (name, [len(c) for c in chunks][:20])
+
+
+async def test_a_socket_reads_headers_itself_once_open() -> None:
+    proto, _ = await open_protocol()
+    assert proto._reading_frames
+    assert proto._direct_max == 64 * 1024
+    small, _ = await open_protocol(max_size=1000)
+    assert small._direct_max == 1000
+    # Half a frame waits for the rest; nothing reaches the app until it is whole.
+    got: list[bytes | None] = []
+    frames = direct_frames(cast(dict[str, Any], proto.scope))
+    assert frames is not None
+    frames.receive_with(got.append)
+    data = masked(b"hello") + masked(b"world")
+    cut = len(masked(b"hello")) + 3  # the second frame's header, not all of it
+    proto.data_received(data[:cut])
+    assert got == [b"hello"]
+    assert proto._unread == data[len(masked(b"hello")) : cut]
+    proto.data_received(data[cut:])
+    assert got == [b"hello", b"world"]
+    assert proto._unread == b""
