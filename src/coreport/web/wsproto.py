@@ -227,17 +227,14 @@ class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
                 self._passing -= chunk
                 super().data_received(bytes(view[at : at + chunk]))
                 at += chunk
-                if self.conn.parser_exc is not None:
-                    # websockets failed the socket (and uvicorn closed it): what follows is
-                    # never read, as websockets' parser would not have read it.
+                failed = self.conn.parser_exc is not None
+                if failed or self.conn.state is not OPEN:
+                    # websockets failed the socket (and uvicorn closed it: what follows is
+                    # never read, as its parser would not have read it) or read the
+                    # client's close (what follows is its to discard).
                     self._reading_frames = False
                     self._unread = b""
-                    return
-                if self.conn.state is not OPEN:
-                    # websockets read the client's close: what follows is its to discard.
-                    self._reading_frames = False
-                    self._unread = b""
-                    if at < end:
+                    if not failed and at < end:
                         super().data_received(bytes(view[at:]))
                     return
                 continue
@@ -250,7 +247,6 @@ class CoreportWebSocketProtocol(WebSocketsSansIOProtocol):
                     break  # the payload is not all here yet
                 payload = apply_mask(view[start : start + length], view[start - 4 : start])
                 at = start + length
-                self.curr_msg_data_type = "bytes"
                 receiver = self.receiver
                 assert receiver is not None  # _direct_open checked it
                 receiver(payload)

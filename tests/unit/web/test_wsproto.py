@@ -132,9 +132,12 @@ def masked(payload: bytes) -> bytes:
     return Frame(Opcode.BINARY, payload).serialize(mask=True)
 
 
-def upgraded_protocol() -> tuple[CoreportWebSocketProtocol, ReadTransport]:
+def upgraded_protocol(
+    max_size: int = 16 * 1024 * 1024,
+) -> tuple[CoreportWebSocketProtocol, ReadTransport]:
     """A protocol that has read a client's upgrade request; the app has not answered."""
     config = Config(app=_never_called, ws=CoreportWebSocketProtocol, lifespan="off")
+    config.ws_max_size = max_size
     config.load()
     proto = CoreportWebSocketProtocol(config, ServerState(), app_state={})
     transport = ReadTransport()
@@ -259,20 +262,7 @@ async def open_protocol(
 ) -> tuple[CoreportWebSocketProtocol, ReadTransport]:
     """A socket accepted the way the app accepts one; ``own_framing=False`` leaves every
     frame to websockets' parser, as before the protocol read headers itself."""
-    config = Config(app=_never_called, ws=CoreportWebSocketProtocol, lifespan="off")
-    config.ws_max_size = max_size
-    config.load()
-    proto = CoreportWebSocketProtocol(config, ServerState(), app_state={})
-    transport = ReadTransport()
-    proto.connection_made(cast(asyncio.Transport, transport))
-    proto.data_received(
-        b"GET /ws/reports/r1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        b"Sec-WebSocket-Version: 13\r\n\r\n"
-    )
-    for task in list(proto.tasks):
-        task.cancel()
-    proto.queue.get_nowait()  # websocket.connect
+    proto, transport = upgraded_protocol(max_size)
     await proto.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
     proto.stop_keepalive()
     transport.written.clear()
