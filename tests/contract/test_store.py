@@ -84,6 +84,20 @@ async def test_a_failing_batch_stores_nothing_and_uses_up_no_seq(store: Store) -
     assert await store.append([(DOC, b"next"), (OTHER, b"next")]) == [1, 2]
 
 
+async def test_a_failing_update_alone_stores_nothing_and_uses_up_no_seq(store: Store) -> None:
+    # A batch of one takes a path of its own in the SQLite store.
+    await store.append([(DOC, b"kept")])
+    with pytest.raises(StoreError):
+        await store.append([(DOC, "not bytes")])  # type: ignore[list-item]
+    with pytest.raises(StoreError):
+        await store.append([(OTHER, "not bytes")])  # type: ignore[list-item]
+
+    assert await store.load(DOC) == StoredState(None, 0, (StoredUpdate(1, b"kept"),))
+    assert await store.load(OTHER) == StoredState(None, 0, ())
+    assert await store.append([(OTHER, b"first")]) == [1]
+    assert await store.append([(DOC, b"next")]) == [2]
+
+
 async def test_a_closed_store_refuses_every_call_and_stores_nothing(store_backend: Backend) -> None:
     store = await store_backend.opened()
     await store.ping()
