@@ -6,12 +6,23 @@ process (tests, benchmarks) never share counters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Sequence
+from itertools import accumulate
 from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+# How prometheus_client writes a bucket's bound (its ``le`` label); untyped there.
+_bound_label: Callable[[float], str] = floatToGoString
 
 
 class LoopCounter:
@@ -35,14 +46,51 @@ class LoopCounter:
         self.value -= amount
 
 
-class _LoopCounters(Collector):
-    def __init__(self, counters: list[LoopCounter]) -> None:
+class LoopHistogram:
+    """A histogram observed on the event loop's hot path (per commit), kept as plain
+    counts per bucket for the same reason as :class:`LoopCounter` (``prometheus_client``'s
+    takes two locks per observation). Only the event loop's thread may observe."""
+
+    __slots__ = ("_bounds", "_counts", "_sum", "documentation", "name")
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
+        bounds = tuple(float(b) for b in buckets)
+        if not bounds or list(bounds) != sorted(set(bounds)):
+            raise ValueError(f"{name}: buckets must be increasing and not empty, not {buckets}")
+        self.name = name
+        self.documentation = documentation
+        self._bounds = bounds
+        # One count per bucket (a value lands in the first whose bound it does not
+        # pass), and one more for values above every bound.
+        self._counts = [0] * (len(bounds) + 1)
+        self._sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self._counts[bisect_left(self._bounds, value)] += 1
+        self._sum += value
+
+    def family(self) -> HistogramMetricFamily:
+        cumulative = list(accumulate(self._counts))
+        labels = [*(_bound_label(b) for b in self._bounds), "+Inf"]
+        return HistogramMetricFamily(
+            self.name,
+            self.documentation,
+            buckets=list(zip(labels, cumulative, strict=True)),
+            sum_value=self._sum,
+        )
+
+
+class _LoopCollector(Collector):
+    def __init__(self, counters: list[LoopCounter], histograms: list[LoopHistogram]) -> None:
         self._counters = counters
+        self._histograms = histograms
 
     def collect(self) -> Iterator[Metric]:
         for c in self._counters:
             family = CounterMetricFamily if c.kind == "counter" else GaugeMetricFamily
             yield family(c.name, c.documentation, value=c.value)
+        for h in self._histograms:
+            yield h.family()
 
 
 class Metrics:
@@ -82,19 +130,17 @@ class Metrics:
             self.bytes_in,
             self.bytes_out,
         ]
-        r.register(_LoopCounters(hot))
-        self.commit_seconds = Histogram(
+        self.commit_seconds = LoopHistogram(
             "coreport_commit_seconds",
             "Time to commit one group of updates to the store",
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-            registry=r,
         )
-        self.commit_batch_size = Histogram(
+        self.commit_batch_size = LoopHistogram(
             "coreport_commit_batch_size",
             "Updates per store transaction (group commit)",
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
-            registry=r,
         )
+        r.register(_LoopCollector(hot, [self.commit_seconds, self.commit_batch_size]))
         self.compactions = Counter(
             "coreport_compactions", "Snapshots written by compaction", registry=r
         )
