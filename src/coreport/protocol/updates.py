@@ -87,15 +87,22 @@ class _Walk:
 
     def var_uint(self) -> int:
         data, pos = self._data, self._pos
-        value = 0
-        for n in range(_MAX_VARUINT_BYTES):
-            if pos + n >= len(data):
-                raise self._fail("truncated varint")
-            byte = data[pos + n]
-            value |= (byte & 0x7F) << (7 * n)
+        if pos < len(data) and data[pos] < 0x80:
+            # One byte: most lengths, counts and kinds, and every clock below 128.
+            self._pos = pos + 1
+            return data[pos]
+        end = min(pos + _MAX_VARUINT_BYTES, len(data))
+        value = shift = 0
+        while pos < end:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
             if byte < 0x80:
-                self._pos = pos + n + 1
+                self._pos = pos
                 return value
+            shift += 7
+        if end == len(data) and end - self._pos < _MAX_VARUINT_BYTES:
+            raise self._fail("truncated varint")
         raise self._fail("varint too long")
 
     def var_int(self) -> None:

@@ -194,10 +194,19 @@ def test_clocks_beyond_the_bound_are_refused(update: bytes) -> None:
         (_one_block(5, 0, b"\x08\x01" + _string(b"list") + b"\x01\x6f"), "value tag 111"),
         (_one_block(5, 0, MAP_ENTRY)[:-1], "truncated"),  # no delete set
         (_vu(1) + _vu(2**40) + _vu(5), "truncated"),  # more structs declared than bytes
+        (_vu(1) + _vu(1) + b"\xff\xff", "truncated varint"),  # a client id cut short
+        (_vu(1) + _vu(1) + b"\xff" * 8 + b"\x01", "varint too long"),  # past 8 bytes
+        (_vu(1) + _vu(1) + b"\xff" * 8, "varint too long"),  # 8 bytes, all continued
     ],
 )
 def test_malformed_updates_are_refused(update: bytes, detail: str) -> None:
     assert detail in _refused(update)
+
+
+@pytest.mark.parametrize("client", [0, 127, 128, 300, 2**21 - 1, 2**21, 2**32 + 5, 2**53 - 1])
+def test_a_client_id_of_any_width_is_read_whole(client: int) -> None:
+    shape = check_update(_one_block(client, 130, MAP_ENTRY))
+    assert shape.ranges == [(client, 130, 131)]
 
 
 def test_deep_nesting_is_walked_without_recursion() -> None:
