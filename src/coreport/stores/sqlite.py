@@ -251,7 +251,7 @@ class _Worker:
             return self._run(what, work, True, False)
         except StoreError as exc:
             if _is_busy(exc.__cause__):
-                return None  # rolled back by ``_transaction``; the worker will wait
+                return None  # rolled back by the append; the worker will wait
             raise
 
     def _timed(self, seconds: float) -> None:
@@ -387,12 +387,12 @@ def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[
 def _append(conn: sqlite3.Connection, items: list[tuple[DocName, bytes]]) -> list[int]:
     # The commonest batch, one update, skips the counting. (The transaction is spelled out
     # rather than taken from ``_transaction``: this runs once per commit on the event loop.)
+    # STRICT tables reject non-bytes data at the insert, rolling the whole batch back.
     conn.execute("BEGIN IMMEDIATE")
     try:
         if len(items) == 1:
             doc, data = items[0]
             (seq,) = conn.execute(_BUMP_LAST_SEQ, (doc, 1)).fetchone()
-            # STRICT tables reject non-bytes data here, rolling the whole batch back.
             conn.execute(_INSERT_UPDATE, (doc, seq, data))
             seqs = [seq]
         else:
