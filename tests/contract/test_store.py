@@ -87,10 +87,10 @@ async def test_a_failing_batch_stores_nothing_and_uses_up_no_seq(store: Store) -
 async def test_a_failing_update_alone_stores_nothing_and_uses_up_no_seq(store: Store) -> None:
     # A batch of one takes a path of its own in the SQLite store.
     await store.append([(DOC, b"kept")])
-    with pytest.raises(StoreError):
-        await store.append([(DOC, "not bytes")])  # type: ignore[list-item]
-    with pytest.raises(StoreError):
-        await store.append([(OTHER, "not bytes")])  # type: ignore[list-item]
+    for doc in (DOC, OTHER):
+        bad_batch: list[tuple[str, Any]] = [(doc, "not bytes")]
+        with pytest.raises(StoreError):
+            await store.append(bad_batch)
 
     assert await store.load(DOC) == StoredState(None, 0, (StoredUpdate(1, b"kept"),))
     assert await store.load(OTHER) == StoredState(None, 0, ())

@@ -24,14 +24,10 @@ class TokenBucket:
 
     def take(self) -> bool:
         """Spend one token; ``False`` (and nothing spent) when the bucket is empty."""
-        # ``_refill`` spelled out: this runs for every message a socket sends.
-        now = self._now()
-        tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if tokens >= 1.0:
-            self._tokens = tokens - 1.0
+        self._refill()
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
             return True
-        self._tokens = tokens
         return False
 
     @property

@@ -101,7 +101,7 @@ class _Walk:
                 self._pos = pos
                 return value
             shift += 7
-        if end == len(data) and end - self._pos < _MAX_VARUINT_BYTES:
+        if end < self._pos + _MAX_VARUINT_BYTES:  # the data ended first
             raise self._fail("truncated varint")
         raise self._fail("varint too long")
 
