@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from prometheus_client.parser import text_string_to_metric_families
 
 if __package__ in {None, ""}:  # run as a script: make ``tests.support`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -201,7 +203,9 @@ class Running:
     stop: Callable[[], None]
     alive: Callable[[], bool]
     protocol: str = "y-websocket"  # or "hocuspocus" (see loadgen.mjs)
-    metrics_url: str | None = None  # coreport's Prometheus text, read by S7
+    # coreport's Prometheus text, one per instance: S7 reads the first's during the run,
+    # and each run ends by reading what every instance says of its commits.
+    metrics_urls: list[str] = field(default_factory=list)
     # How many lines (warnings, errors) the server printed after it was ready, the last few.
     printed: Callable[[], tuple[int, list[str]]] = lambda: (0, [])
     # More instances of the same service (scaled mode): clients are spread over all URLs.
@@ -253,7 +257,7 @@ def start_coreport(workdir: Path, scenario: str) -> Running:
         command=command,
         stop=stop,
         alive=lambda: popen.poll() is None,
-        metrics_url=process.url.rstrip("/") + "/metrics",
+        metrics_urls=[process.url.rstrip("/") + "/metrics"],
         printed=printed,
     )
 
@@ -306,7 +310,7 @@ def start_coreport_scaled(workdir: Path, scenario: str) -> Running:
         command=command,
         stop=stop,
         alive=lambda: all(p._process is not None and p._process.poll() is None for p in processes),
-        metrics_url=None,
+        metrics_urls=[p.url.rstrip("/") + "/metrics" for p in processes],
         printed=printed,
     )
 
@@ -511,6 +515,8 @@ class Outcome:
     # Lines the server printed while it was measured, and the last of them.
     printed: int = 0
     printed_last: str = ""
+    # What coreport's instances said of their durable commits at the end (read_commits).
+    commits: dict[str, float | None] | None = None
 
 
 def loadgen_command(
@@ -523,8 +529,8 @@ def loadgen_command(
         command += ["--pid", str(pid)]
     if running.protocol != "y-websocket":
         command += ["--protocol", running.protocol]
-    if scenario == "S7" and running.metrics_url:
-        params = {**params, "metricsUrl": running.metrics_url}
+    if scenario == "S7" and running.metrics_urls:
+        params = {**params, "metricsUrl": running.metrics_urls[0]}
     return [*command, "--params", json.dumps(params, separators=(",", ":"))]
 
 
@@ -542,6 +548,8 @@ def run_once(
             outcome = _drive(command, timeout)
             if not running.alive():
                 outcome = Outcome(ok=False, error="the server process exited during the run")
+            elif running.metrics_urls:
+                outcome.commits = read_commits(running.metrics_urls)
         finally:
             running.stop()
         outcome.printed, last = running.printed()
@@ -589,6 +597,91 @@ def _drive(command: list[str], timeout: float) -> Outcome:
     )
 
 
+# -- what the servers wait for --------------------------------------------------------------
+
+
+def read_commits(metrics_urls: Sequence[str]) -> dict[str, float | None] | None:
+    """What coreport's instances say of their durable commits so far (a run's warm-up
+    included), summed over them: how many, how many updates each on average, their mean
+    time, and the histogram bounds within which half and 99 % of them finished (``None``:
+    beyond the last bound). ``None`` if an instance does not answer."""
+    count = seconds = updates = 0.0
+    within: dict[float, float] = {}
+    try:
+        for url in metrics_urls:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = response.read().decode("utf-8")
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "coreport_commit_seconds_count":
+                        count += sample.value
+                    elif sample.name == "coreport_commit_seconds_sum":
+                        seconds += sample.value
+                    elif sample.name == "coreport_commit_batch_size_sum":
+                        updates += sample.value
+                    elif sample.name == "coreport_commit_seconds_bucket":
+                        bound = float(sample.labels["le"])
+                        within[bound] = within.get(bound, 0.0) + sample.value
+    except (OSError, ValueError) as exc:
+        print(f"could not read coreport's commit metrics: {exc}", file=sys.stderr)
+        return None
+    if not count:
+        return {"commits": 0, "updates_per_commit": None, "mean_ms": None}
+
+    def bound_ms(share: float) -> float | None:
+        bound = next(b for b in sorted(within) if within[b] >= share * count)
+        return None if bound == float("inf") else bound * 1000
+
+    return {
+        "commits": count,
+        "updates_per_commit": updates / count,
+        "mean_ms": seconds / count * 1000,
+        "p50_within_ms": bound_ms(0.5),
+        "p99_within_ms": bound_ms(0.99),
+    }
+
+
+@dataclass(frozen=True)
+class DiskSync:
+    """How long ``writes`` 4 KiB appends to a file, each followed by ``fdatasync``, took at
+    ``gap_ms`` apart: what a durable commit waits for at the least."""
+
+    directory: str
+    writes: int
+    gap_ms: float
+    p50_us: float
+    p99_us: float
+    max_us: float
+
+
+def probe_disk(directory: Path, writes: int, gap: float = 0.01) -> DiskSync:
+    """Time ``writes`` appends of 4 KiB with ``fdatasync`` in ``directory``, ``gap`` seconds
+    apart (a disk that idles between commits may answer more slowly than one kept busy).
+    The file is removed afterwards."""
+    if writes < 1:
+        raise ValueError(f"writes must be >= 1, not {writes}")
+    block = os.urandom(4096)
+    times: list[float] = []
+    with tempfile.NamedTemporaryFile(dir=directory, prefix="bench-disk-") as file:
+        fd = file.fileno()
+        for i in range(writes):
+            if i and gap:
+                time.sleep(gap)
+            started = time.perf_counter()
+            os.pwrite(fd, block, i * len(block))
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - started)
+    times.sort()
+    return DiskSync(
+        directory=str(directory),
+        writes=writes,
+        gap_ms=gap * 1000,
+        p50_us=times[len(times) // 2] * 1e6,
+        p99_us=times[min(len(times) - 1, int(len(times) * 0.99))] * 1e6,
+        max_us=times[-1] * 1e6,
+    )
+
+
 @dataclass
 class Report:
     scenarios: list[str]
@@ -600,6 +693,9 @@ class Report:
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     seconds: float = 0.0
+    # The disk where coreport's data lives in the runs, before and after them (probe_disk).
+    disk_before: DiskSync | None = None
+    disk_after: DiskSync | None = None
 
 
 def run_benchmark(
@@ -610,10 +706,15 @@ def run_benchmark(
     servers: Sequence[str] = DEFAULT_SERVERS,
     progress: Callable[[str], None] | None = None,
     quiet_wait: float = 0.0,
+    disk_writes: int = 200,
 ) -> Report:
     """Run every scenario ``repeat`` times against every server that takes part in it
-    (``ONLY``), one at a time."""
+    (``ONLY``), one at a time; time the disk before and after (``disk_writes`` synced
+    writes, 0: not at all)."""
     report = Report(list(scenarios), list(servers), params, repeat)
+    data_dir = Path(tempfile.gettempdir())  # where run_once's servers keep their data
+    if disk_writes:
+        report.disk_before = probe_disk(data_dir, disk_writes)
     report.load_before = os.getloadavg()
     started = time.perf_counter()
     run_id = f"{int(time.time()):x}"
@@ -638,6 +739,8 @@ def run_benchmark(
                     progress(f"[{rep + 1}/{repeat}] {scenario} {server}: {shown}")
     report.load_after = os.getloadavg()
     report.seconds = time.perf_counter() - started
+    if disk_writes:
+        report.disk_after = probe_disk(data_dir, disk_writes)
     return report
 
 
@@ -706,8 +809,53 @@ def format_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+# Scenarios whose figures time updates through coreport's durable commit before relay:
+# the notes say, per run, what coreport's commits took in them.
+COMMIT_NOTES = ("S1", "S2", "S3", "S6")
+
+
+def commit_note(scenario: str, server: str, outcomes: list[Outcome]) -> str | None:
+    """One line on coreport's commits in each run of ``scenario`` (slashes between runs)."""
+    runs = [o.commits for o in outcomes if o.commits and o.commits.get("commits")]
+    if not runs:
+        return None
+
+    def each(key: str, shown: Callable[[float], str]) -> str:
+        values = [run.get(key) for run in runs]
+        return "/".join("-" if v is None else shown(v) for v in values)
+
+    return (
+        f"{scenario} {server}: durable commits in each run (warm-up included): "
+        f"{each('commits', lambda v: f'{v:,.0f}')} of "
+        f"{each('updates_per_commit', lambda v: f'{v:.1f}')} updates on average, "
+        f"mean {each('mean_ms', lambda v: f'{v:.2f}')} ms, "
+        f"half within {each('p50_within_ms', lambda v: f'{v:g}')} ms, "
+        f"99 % within {each('p99_within_ms', lambda v: f'{v:g}')} ms"
+    )
+
+
+def disk_line(before: DiskSync | None, after: DiskSync | None) -> str | None:
+    probes = [(when, d) for when, d in (("before", before), ("after", after)) if d is not None]
+    if not probes:
+        return None
+    first = probes[0][1]
+    timed = "; ".join(
+        f"p50 {d.p50_us:,.0f} us, p99 {d.p99_us:,.0f} us, max {d.max_us:,.0f} us {when} the runs"
+        for when, d in probes
+    )
+    return (
+        f"disk where the servers keep their data ({first.directory}): 4 KiB append + "
+        f"fdatasync, {first.writes} of them {first.gap_ms:g} ms apart: {timed}"
+    )
+
+
 def notes(report: Report) -> list[str]:
     out: list[str] = []
+    for (scenario, server), outcomes in report.outcomes.items():
+        if scenario in COMMIT_NOTES:
+            line = commit_note(scenario, server, outcomes)
+            if line is not None:
+                out.append(line)
     for (scenario, server), outcomes in report.outcomes.items():
         for i, o in enumerate(outcomes):
             run = f"{scenario} {server} run {i + 1}"
@@ -782,6 +930,9 @@ def render(report: Report) -> str:
     before = " ".join(f"{x:.2f}" for x in report.load_before)
     after = " ".join(f"{x:.2f}" for x in report.load_after)
     lines.append(f"load average before {before}, after {after}; took {report.seconds:.0f} s")
+    disk = disk_line(report.disk_before, report.disk_after)
+    if disk is not None:
+        lines.append(disk)
     lines.append(f"figures are medians of {report.repeat} run(s); each run starts a fresh server")
     lines.append("")
     lines += [describe(s, report.params[s]) for s in report.scenarios]
@@ -833,6 +984,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers=servers,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
         quiet_wait=args.quiet_wait if args.quiet_wait is not None else (0 if args.quick else 120),
+        disk_writes=50 if args.quick else 200,
     )
     print(render(report))
     if args.json:
@@ -840,7 +992,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{scenario} {server}": [o.__dict__ for o in outcomes]
             for (scenario, server), outcomes in report.outcomes.items()
         }
-        args.json.write_text(json.dumps({"params": params, "results": raw}, indent=1))
+        disk = {"before": report.disk_before, "after": report.disk_after}
+        shown = {when: d and d.__dict__ for when, d in disk.items()}
+        args.json.write_text(
+            json.dumps({"params": params, "disk": shown, "results": raw}, indent=1)
+        )
     return 0
 
 

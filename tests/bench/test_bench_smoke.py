@@ -41,9 +41,21 @@ def require_servers() -> None:
 def test_harness_produces_figures_for_every_server() -> None:
     require_servers()
 
-    report = run.run_benchmark(["S1", "S5", "S8"], params=SMOKE, repeat=1)
+    report = run.run_benchmark(["S1", "S5", "S8"], params=SMOKE, repeat=1, disk_writes=10)
 
     assert report.servers == ["coreport", run.REFERENCE, run.HOCUSPOCUS, run.PYCRDT_WS]
+    assert report.disk_before is not None
+    assert report.disk_after is not None
+    assert report.disk_before.writes == 10
+    # coreport's metrics say what its commits took: one per update at S1's pace, or fewer.
+    commits = report.outcomes[("S1", "coreport")][0].commits
+    s1_sent = report.outcomes[("S1", "coreport")][0].details["sent"]
+    assert commits is not None
+    assert 0 < commits["commits"] <= s1_sent
+    assert commits["mean_ms"] is not None
+    assert commits["mean_ms"] > 0
+    assert report.outcomes[("S1", run.REFERENCE)][0].commits is None
+    assert "durable commits in each run" in run.render(report)
     for server in report.servers:
         s1 = report.outcomes[("S1", server)][0]
         assert s1.ok, f"S1 on {server}: {s1.error}"
@@ -81,7 +93,7 @@ def test_many_sockets_and_documents_cycling() -> None:
     require_servers()
 
     report = run.run_benchmark(
-        ["S6", "S7"], params=SMOKE, repeat=1, servers=["coreport", run.REFERENCE]
+        ["S6", "S7"], params=SMOKE, repeat=1, servers=["coreport", run.REFERENCE], disk_writes=0
     )
 
     for server in report.servers:
@@ -102,6 +114,8 @@ def test_many_sockets_and_documents_cycling() -> None:
     assert [x["docs"] for x in s7.details["samples"]] == [0, 100, 200, 300, 400]
     assert isinstance(s7.figures["growth_kib_per_1000"], int | float)
     assert "n/a" in run.format_table(report)
+    assert report.disk_before is None
+    assert "disk where" not in run.render(report)
 
 
 @pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
