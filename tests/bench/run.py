@@ -29,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,11 +38,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from prometheus_client.parser import text_string_to_metric_families
 
 if __package__ in {None, ""}:  # run as a script: make ``tests.support`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.reliability.load_figures import percentile
+from tests.support.cluster import samples_at
 from tests.support.redis import admin_client, delete_keys
 from tests.support.server import ServerProcess
 from tests.support.services import POSTGRES_URL, REDIS_URL
@@ -609,19 +609,14 @@ def read_commits(metrics_urls: Sequence[str]) -> dict[str, float | None] | None:
     within: dict[float, float] = {}
     try:
         for url in metrics_urls:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                text = response.read().decode("utf-8")
-            for family in text_string_to_metric_families(text):
-                for sample in family.samples:
-                    if sample.name == "coreport_commit_seconds_count":
-                        count += sample.value
-                    elif sample.name == "coreport_commit_seconds_sum":
-                        seconds += sample.value
-                    elif sample.name == "coreport_commit_batch_size_sum":
-                        updates += sample.value
-                    elif sample.name == "coreport_commit_seconds_bucket":
-                        bound = float(sample.labels["le"])
-                        within[bound] = within.get(bound, 0.0) + sample.value
+            answer = samples_at(url)
+            count += answer.get("coreport_commit_seconds_count", 0.0)
+            seconds += answer.get("coreport_commit_seconds_sum", 0.0)
+            updates += answer.get("coreport_commit_batch_size_sum", 0.0)
+            for name, value in answer.items():
+                if name.startswith(_COMMIT_BUCKET):
+                    bound = float(name.removeprefix(_COMMIT_BUCKET).removesuffix('"}'))
+                    within[bound] = within.get(bound, 0.0) + value
     except (OSError, ValueError) as exc:
         print(f"could not read coreport's commit metrics: {exc}", file=sys.stderr)
         return None
@@ -639,6 +634,10 @@ def read_commits(metrics_urls: Sequence[str]) -> dict[str, float | None] | None:
         "p50_within_ms": bound_ms(0.5),
         "p99_within_ms": bound_ms(0.99),
     }
+
+
+# A bucket's sample as ``samples_at`` names it, up to its bound: ``...{le="0.001"}``.
+_COMMIT_BUCKET = 'coreport_commit_seconds_bucket{le="'
 
 
 @dataclass(frozen=True)
@@ -666,19 +665,18 @@ def probe_disk(directory: Path, writes: int, gap: float = 0.01) -> DiskSync:
         fd = file.fileno()
         for i in range(writes):
             if i and gap:
-                time.sleep(gap)
+                time.sleep(gap)  # the idle pause between commits that is being measured
             started = time.perf_counter()
             os.pwrite(fd, block, i * len(block))
             os.fdatasync(fd)
             times.append(time.perf_counter() - started)
-    times.sort()
     return DiskSync(
         directory=str(directory),
         writes=writes,
         gap_ms=gap * 1000,
-        p50_us=times[len(times) // 2] * 1e6,
-        p99_us=times[min(len(times) - 1, int(len(times) * 0.99))] * 1e6,
-        max_us=times[-1] * 1e6,
+        p50_us=percentile(times, 0.5) * 1e6,
+        p99_us=percentile(times, 0.99) * 1e6,
+        max_us=max(times) * 1e6,
     )
 
 

@@ -68,7 +68,12 @@ async def cluster(
 
 def samples(server: ServerProcess) -> dict[str, float]:
     """Every sample of the instance's ``/metrics``: ``name`` or ``name{labels}`` -> value."""
-    with urllib.request.urlopen(server.url + "metrics", timeout=10) as response:
+    return samples_at(server.url + "metrics")
+
+
+def samples_at(url: str) -> dict[str, float]:
+    """Every sample of the Prometheus text at ``url``: ``name`` or ``name{labels}`` -> value."""
+    with urllib.request.urlopen(url, timeout=10) as response:
         body = response.read().decode()
     values: dict[str, float] = {}
     for line in body.splitlines():
