@@ -561,3 +561,81 @@ async def test_a_batch_arrives_in_order_on_each_channel(bus: AnyBus) -> None:
 
     assert await on_a.take(150) == [data for channel, data in batch if channel == "reports/a"]
     assert await on_b.take(150) == [data for channel, data in batch if channel == "reports/b"]
+
+
+async def _publishers(admin: Redis, client_name: str) -> list[dict[str, str]]:
+    """``CLIENT LIST`` entries of the connections named ``client_name`` that do not
+    subscribe (``publish_many``'s own, and the pool's for PUBLISH and PING)."""
+    return [
+        info
+        for info in await admin.client_list()
+        if info.get("name") == client_name
+        and int(info.get("sub", 0)) + int(info.get("ssub", 0)) == 0
+    ]
+
+
+@pytest.mark.redis
+async def test_publish_many_goes_out_on_a_new_connection_after_redis_closed_its_own(
+    redis_admin: Redis, redis_bus_factory: RedisBusFactory
+) -> None:
+    name = f"coreport-test-{uuid.uuid4().hex}"
+    bus = redis_bus_factory(REDIS_URL, name)
+    listener = await _listening(bus)
+    await bus.publish_many([("reports/r1", b"first")])
+    assert await listener.next() == b"first"
+    (publisher,) = await _publishers(redis_admin, name)
+
+    # Closed while idle (a Redis restart, an idle timeout): found out on the next write.
+    await redis_admin.client_kill_filter(_id=publisher["id"])
+    await bus.publish_many([("reports/r1", b"second"), ("reports/r1", b"third")])
+
+    assert await listener.take(2) == [b"second", b"third"]
+    assert [info["id"] for info in await _publishers(redis_admin, name)] != [publisher["id"]]
+    assert listener.gaps == 0  # the subscription's own connection was not touched
+
+
+@pytest.mark.redis
+async def test_publish_many_fails_while_redis_is_unreachable_then_recovers(
+    proxy: TcpProxy, redis_bus_factory: RedisBusFactory
+) -> None:
+    bus = redis_bus_factory(url_via(REDIS_URL, proxy.port), "coreport-test")
+    listener = await _listening(bus)
+    await bus.publish_many([("reports/r1", b"before")])
+    assert await listener.next() == b"before"
+
+    await proxy.stop()
+    with pytest.raises(BusError, match="publishing 1 messages to Redis failed"):
+        await bus.publish_many([("reports/r1", b"lost")])
+
+    await proxy.start()
+    await listener.gap()
+    await bus.publish_many([("reports/r1", b"back")])
+    assert await listener.next() == b"back"
+
+
+@pytest.mark.redis
+async def test_a_cancelled_publish_many_leaves_no_replies_behind_for_the_next(
+    redis_admin: Redis, proxy: TcpProxy, redis_bus_factory: RedisBusFactory
+) -> None:
+    name = f"coreport-test-{uuid.uuid4().hex}"
+    bus = redis_bus_factory(url_via(REDIS_URL, proxy.port), name)
+    listener = await _listening(bus)
+    await bus.publish_many([("reports/r1", b"warm")])
+    assert await listener.next() == b"warm"
+    (publisher,) = await _publishers(redis_admin, name)
+
+    # The batch is written, then cancelled while its replies are still due (the proxy
+    # holds what the bus sends for half a second, so Redis has not even read it yet).
+    proxy.latency = 0.5
+    waiting = asyncio.create_task(bus.publish_many([("reports/r1", b"slow")] * 3))
+    await asyncio.sleep(0.1)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    proxy.latency = 0.0
+
+    # Its connection is given up (its three replies unread); the next batch has its own,
+    # and goes out at once, ahead of the cancelled one that the proxy still holds.
+    await bus.publish_many([("reports/r1", b"next")])
+    assert await listener.take(4) == [b"next", b"slow", b"slow", b"slow"]
+    assert publisher["id"] not in [info["id"] for info in await _publishers(redis_admin, name)]
