@@ -639,3 +639,29 @@ async def test_a_cancelled_publish_many_leaves_no_replies_behind_for_the_next(
     await bus.publish_many([("reports/r1", b"next")])
     assert await listener.take(4) == [b"next", b"slow", b"slow", b"slow"]
     assert publisher["id"] not in [info["id"] for info in await _publishers(redis_admin, name)]
+
+
+@pytest.mark.redis
+async def test_publish_many_gives_up_when_redis_stops_answering_without_sending_again(
+    proxy: TcpProxy, key_prefix: str, sharded: bool
+) -> None:
+    bus = RedisBus(
+        url_via(REDIS_URL, proxy.port),
+        key_prefix=key_prefix,
+        sharded=sharded,
+        client_name="coreport-test",
+        command_timeout=0.3,
+    )
+    try:
+        listener = await _listening(bus)
+        await bus.publish_many([("reports/r1", b"before")])
+        assert await listener.next() == b"before"
+
+        # The connections open now go silent: a slow Redis, not a closed connection, so
+        # the batch is not sent again on a new one (where it would go through, and this
+        # would not raise).
+        proxy.blackhole()
+        with pytest.raises(BusError, match="publishing 1 messages to Redis failed"):
+            await bus.publish_many([("reports/r1", b"unanswered")])
+    finally:
+        await bus.close()

@@ -253,10 +253,11 @@ class RedisBus:
             try:
                 try:
                     await self._publish_on_own_connection(commands)
-                except (RedisConnectionError, OSError):
+                except (RedisConnectionError, ConnectionError):
                     # A connection that died while idle fails on first use: once more on a
                     # new one. A batch that did reach Redis then arrives twice, which
                     # listeners take as they take any repeat (by sequence number or clock).
+                    # (Not after a timeout: Redis is slow then, not gone.)
                     await self._drop_publisher()
                     await self._publish_on_own_connection(commands)
             except (RedisError, OSError, TimeoutError) as exc:
