@@ -266,14 +266,13 @@ class RedisBus:
                 raise BusError(
                     f"publishing {len(messages)} messages to Redis failed: {exc}"
                 ) from exc
-            except BaseException:
-                # Cancelled while replies were due: the next batch would read them as its own.
-                await self._drop_publisher()
-                raise
 
     async def _publish_on_own_connection(self, commands: Sequence[_Command]) -> None:
         """Write ``commands`` in one go (pipelined: one round trip, run in order), then
-        read a reply for each; an error reply raises."""
+        read a reply for each; an error reply raises. redis-py disconnects a connection
+        whose write or read is cut short (an error, a cancellation), so replies left
+        unread are never taken for the next batch's: that batch finds it disconnected
+        and makes another."""
         conn = self._publisher
         if conn is None or not conn.is_connected:
             if self._publisher_pool is None:
