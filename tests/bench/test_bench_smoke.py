@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from pathlib import Path
 
 import pytest
 
-from tests.bench import maintenance, run
+from tests.bench import checkpoints, maintenance, run
 from tests.support.services import service_unavailable
 
 SMOKE = {
@@ -129,3 +130,21 @@ async def test_maintenance_bench_times_every_pass(store: str) -> None:
         assert wall > 0
         assert cpu >= 0
     assert "| 60 |" in maintenance.table(store, [times], moved_every=10)
+
+
+async def test_checkpoint_bench_measures_both_ways(tmp_path: Path) -> None:
+    """The checkpoint bench in its smallest form: both ways run on copies of one file,
+    every due append is timed, and the table has a row for each figure."""
+    results = await checkpoints.measure(
+        docs=200, rows=3, rate=400, seconds=0.5, repeat=2, folder=tmp_path
+    )
+
+    assert [r.mode for r in results] == ["store", "in commit", "in commit", "store"]
+    for r in results:
+        assert abs(r.appends - 200) <= 1  # one due every 2.5 ms for 0.5 s, whatever the lateness
+        assert 0 < r.append_ms["p50"] <= r.append_ms["p99"] <= r.append_ms["max"]
+        assert r.lag_ms["max"] >= 0
+        assert r.cpu_us_per_append > 0
+    text = checkpoints.table(results, docs=200, rows=3, rate=400, seconds=0.5)
+    assert "| event loop lag max (ms) |" in text
+    assert "medians of 2 runs each" in text

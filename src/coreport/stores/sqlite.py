@@ -17,6 +17,13 @@ another process's write lock (it goes to the worker instead, which waits), and w
 appends take long on average (a slow disk) they go to the worker. It runs only when no
 call is in the worker's hands, so calls keep their order.
 
+For the same reason the documents' store checkpoints its WAL itself, on the worker: SQLite
+checkpoints inside the ``COMMIT`` that takes the log past ``wal_autocheckpoint`` pages,
+which for an inline append is on the event loop, and copying a thousand pages into a large
+file and syncing it holds the loop for milliseconds (see ``_CHECKPOINT_PAGES``). The
+appends that come meanwhile wait for it on the worker, as they would have on the loop;
+everything else the loop does goes on.
+
 Durability: WAL journal with ``synchronous=FULL``, so a committed append is on disk before
 ``append`` returns (what others have seen survives ``kill -9`` and power loss). Several
 processes may open the same file; SQLite's file lock serializes their writes, and the busy
@@ -26,6 +33,7 @@ timeout makes a writer wait for another instead of failing at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -48,6 +56,8 @@ from coreport.stores.migrations import apply_sqlite
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 #: STRICT tables (type-checked columns) and RETURNING need SQLite 3.37.
 _MIN_SQLITE = (3, 37, 0)
 
@@ -58,6 +68,19 @@ _MIN_SQLITE = (3, 37, 0)
 _INLINE_MAX_BYTES = 256 * 1024
 _INLINE_MAX_SECONDS = 0.002
 _AVERAGE_WEIGHT = 0.1
+
+# The documents' store checkpoints after appends that wrote about this many pages to the
+# WAL (SQLite's default cadence): on a 150 MB file with appends spread over 20,000
+# documents, such a checkpoint takes about 10 ms, which SQLite would spend inside an inline
+# append's COMMIT (tests/bench/checkpoints.py). Pages per append are learned from what
+# each checkpoint finds in the log; SQLite's own checkpoint stays on, further out, as the
+# bound should these fall behind.
+_CHECKPOINT_PAGES = 1000
+_AUTOCHECKPOINT_PAGES = 8 * _CHECKPOINT_PAGES
+_FIRST_PAGES_PER_APPEND = 4.0
+# Checkpoint at most this often, in appends, whatever the log says (a reader of another
+# process can keep SQLite from starting the log over, so it only grows meanwhile).
+_MIN_APPENDS_PER_CHECKPOINT = 64
 
 # How many document names one query of ``last_seqs`` asks about (SQLite allows 32,766
 # parameters since 3.32; fewer keep each statement small).
@@ -99,6 +122,9 @@ class WorkerStore:
 
     #: How messages name the store, e.g. "SQLite run store".
     label = "SQLite store"
+    #: Whether the store checkpoints the WAL itself, on its worker, instead of SQLite
+    #: doing so inside a commit (the documents' store, whose appends commit on the loop).
+    checkpoints = False
 
     def __init__(
         self,
@@ -120,7 +146,7 @@ class WorkerStore:
         async with self._lifecycle:
             if self._worker is not None:
                 return
-            worker = _Worker(self._path, self._monotonic)
+            worker = _Worker(self._path, self._monotonic, checkpoints=self.checkpoints)
             try:
                 await worker.start(self._busy_timeout)
             except BaseException:
@@ -148,6 +174,8 @@ class WorkerStore:
 class SQLiteStore(WorkerStore):
     """A :class:`~coreport.ports.Store` in the SQLite file at ``path``."""
 
+    checkpoints = True
+
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the file answers a query now."""
         await self._call("ping", lambda conn: conn.execute("SELECT 1").fetchone())
@@ -157,11 +185,16 @@ class SQLiteStore(WorkerStore):
         items = list(batch)
         if not items:
             return []
-        if self._worker is not None and sum(len(data) for _, data in items) <= _INLINE_MAX_BYTES:
-            seqs = self._worker.run_inline("append", lambda conn: _append(conn, items))
+        worker = self._worker
+        if worker is not None and sum(len(data) for _, data in items) <= _INLINE_MAX_BYTES:
+            seqs = worker.run_inline("append", lambda conn: _append(conn, items))
             if seqs is not None:
+                worker.appended()
                 return seqs
-        return await self._call("append", lambda conn: _append(conn, items), commit=True)
+        seqs = await self._call("append", lambda conn: _append(conn, items), commit=True)
+        if worker is not None:
+            worker.appended()
+        return seqs
 
     async def load(self, doc: DocName, after_seq: int = 0) -> StoredState:
         """Everything stored for ``doc`` after ``after_seq``.
@@ -207,9 +240,22 @@ class SQLiteStore(WorkerStore):
 class _Worker:
     """One thread and the connection it owns; runs calls one at a time, in order."""
 
-    def __init__(self, path: Path, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        path: Path,
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        checkpoints: bool = False,
+    ) -> None:
         self._path = path
         self._monotonic = monotonic
+        # Whether this worker checkpoints the WAL (see ``_CHECKPOINT_PAGES``); touched on
+        # the event loop only, like ``_calls``.
+        self._checkpoints = checkpoints
+        self._appends = 0  # since the last checkpoint was queued
+        self._pages_per_append = _FIRST_PAGES_PER_APPEND
+        self._checkpointing = False
+        self._stopping = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coreport-sqlite")
         # Only ever touched on the worker thread.
         self._conn: sqlite3.Connection | None = None
@@ -254,12 +300,45 @@ class _Worker:
                 return None  # rolled back by the append; the worker will wait
             raise
 
+    def appended(self) -> None:
+        """An append committed (called on the event loop): queue a checkpoint on the
+        worker once the appends since the last one have filled the log."""
+        if not self._checkpoints or self._checkpointing or self._stopping:
+            return
+        self._appends += 1
+        due = max(_MIN_APPENDS_PER_CHECKPOINT, round(_CHECKPOINT_PAGES / self._pages_per_append))
+        if self._appends < due:
+            return
+        appends, self._appends = self._appends, 0
+        self._checkpointing = True
+        self._calls += 1  # appends go to the worker, behind it, until it is done
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(
+            self._executor, lambda: self._run("checkpoint", _checkpoint, commit=False, waits=True)
+        )
+        done.add_done_callback(lambda future: self._checkpointed(future, appends))
+
+    def _checkpointed(self, future: asyncio.Future[int], appends: int) -> None:
+        self._calls -= 1
+        self._checkpointing = False
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            # SQLite's own checkpoint still bounds the log; the next one may succeed.
+            log.warning("%s", error)
+            return
+        pages = future.result()
+        if pages:
+            self._pages_per_append = max(1.0, pages / appends)
+
     def _timed(self, seconds: float) -> None:
         seconds = min(seconds, 2 * _INLINE_MAX_SECONDS)
         self._commit_seconds += _AVERAGE_WEIGHT * (seconds - self._commit_seconds)
 
     def stop(self) -> Future[None]:
         """Close the connection after the calls already queued; the thread then exits."""
+        self._stopping = True
         disconnected = self._executor.submit(self._disconnect)
         self._executor.shutdown(wait=False)
         return disconnected
@@ -294,6 +373,8 @@ class _Worker:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._busy_timeout_ms = round(busy_timeout * 1000)
             self._conn = _connect(self._path, busy_timeout)
+            if self._checkpoints:
+                self._conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
             apply_sqlite(self._conn)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the SQLite store {self._path}: {exc}") from exc
@@ -416,6 +497,15 @@ def _append(conn: sqlite3.Connection, items: list[tuple[DocName, bytes]]) -> lis
             conn.rollback()
         raise
     return seqs
+
+
+def _checkpoint(conn: sqlite3.Connection) -> int:
+    """Copy what the WAL holds into the database file without waiting for anyone (a
+    reader still on older pages keeps those in the log); the log's size in pages. The next
+    writer starts the log over once every page is in the file."""
+    # fetchall: the statement ends here, and with it its hold on the log.
+    ((_, pages, _),) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    return int(pages)
 
 
 def _load(conn: sqlite3.Connection, doc: DocName, after_seq: int) -> StoredState:

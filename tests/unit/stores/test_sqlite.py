@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from coreport.ports import Compaction, StoreError
+from coreport.stores import sqlite as sqlite_store
 from coreport.stores.merge import merge_updates
 from coreport.stores.migrations import load_migrations
 from coreport.stores.sqlite import _INLINE_MAX_BYTES, SQLiteStore, WorkerStore, migrate
@@ -313,6 +314,100 @@ async def test_appends_go_to_the_worker_while_commits_are_slow_on_average(
         for _ in range(40):
             await store._call("fast", taking(0), commit=True)
         assert worker.run_inline("fast", taking(0)) == "done"
+    finally:
+        await store.close()
+
+
+async def test_the_documents_store_checkpoints_the_wal_on_its_worker(tmp_path: Path) -> None:
+    """SQLite checkpoints inside the COMMIT that fills the log, which for an inline append
+    is on the event loop; the store checkpoints on its worker instead, about as often."""
+    path = tmp_path / "coreport.db"
+    store = SQLiteStore(path)
+    await store.open()
+    worker = store._worker
+    assert worker is not None
+    assert worker._conn is not None
+    ran: list[tuple[bool, str]] = []
+    loop_thread = threading.get_ident()
+    worker._conn.set_trace_callback(
+        lambda statement: ran.append((threading.get_ident() == loop_thread, statement))
+    )
+    try:
+        autocheckpoint, page_size = await store._call(
+            "inspect",
+            lambda conn: [
+                conn.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("wal_autocheckpoint", "page_size")
+            ],
+        )
+        assert autocheckpoint == 8000  # SQLite's own, far out: a bound should ours fall behind
+        # 1,000 appends of 12 KB: about 7,000 pages of log, which SQLite would let grow to
+        # 8,000 before checkpointing.
+        for i in range(1000):
+            await store.append([(f"reports/doc{i % 50}", bytes(12_000))])
+        checkpoints = [i for i, (_, statement) in enumerate(ran) if "wal_checkpoint" in statement]
+        assert len(checkpoints) >= 2
+        assert not any(ran[i][0] for i in checkpoints)  # never on the loop
+        # The append after the one that queued a checkpoint waited behind it on the worker.
+        for i in checkpoints:
+            after = next(entry for entry in ran[i:] if entry[1].startswith("BEGIN"))
+            assert after == (False, "BEGIN IMMEDIATE")
+        # And the log started over after each: it never held more than the first
+        # checkpoint found (after 250 appends, at a first guess of 4 pages each; 7 here),
+        # then about a thousand pages. Each page in the WAL file has a 24-byte header, the
+        # file one of 32.
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size <= 32 + 2500 * (page_size + 24)
+        assert await store.append([("reports/doc0", b"\x00\x00")]) == [21]
+    finally:
+        await store.close()
+
+
+async def test_a_failed_checkpoint_is_logged_and_appends_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    tried: list[bool] = []
+
+    def failing(conn: sqlite3.Connection) -> int:
+        tried.append(True)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_store, "_checkpoint", failing)
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    worker = store._worker
+    assert worker is not None
+    try:
+        with caplog.at_level("WARNING", logger="coreport.stores.sqlite"):
+            for _ in range(260):
+                await store.append([("reports/a", b"\x00\x00")])
+            await store.ping()  # the worker is past the checkpoint
+        assert tried == [True]
+        assert "SQLite checkpoint failed" in caplog.text
+        assert "disk I/O error" in caplog.text
+        # Nothing was lost, the loop takes appends again, and the next checkpoint is tried.
+        assert worker.run_inline("probe", lambda conn: 1) == 1
+        for _ in range(260):
+            await store.append([("reports/a", b"\x00\x00")])
+        await store.ping()
+        assert tried == [True, True]
+        assert (await store.last_seqs(["reports/a"])) == {"reports/a": 520}
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("make", [SQLiteAccessStore, SQLiteRunStore, SQLiteReportStore])
+async def test_the_domain_stores_leave_checkpoints_to_sqlite(
+    tmp_path: Path, make: Callable[[Path], WorkerStore]
+) -> None:
+    """They commit on their own threads, never on the loop: SQLite's own cadence stays."""
+    store = make(tmp_path / "coreport.db")
+    await store.open()
+    try:
+        autocheckpoint = await store._call(
+            "inspect", lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        )
+        assert autocheckpoint == 1000
     finally:
         await store.close()
 
