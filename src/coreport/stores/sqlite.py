@@ -303,11 +303,12 @@ class _Worker:
     def appended(self) -> None:
         """An append committed (called on the event loop): queue a checkpoint on the
         worker once the appends since the last one have filled the log."""
-        if not self._checkpoints or self._checkpointing or self._stopping:
+        if not self._checkpoints or self._stopping:
             return
+        # Counted while a checkpoint runs too: what they write is in the next one's log.
         self._appends += 1
         due = max(_MIN_APPENDS_PER_CHECKPOINT, round(_CHECKPOINT_PAGES / self._pages_per_append))
-        if self._appends < due:
+        if self._checkpointing or self._appends < due:
             return
         appends, self._appends = self._appends, 0
         self._checkpointing = True
