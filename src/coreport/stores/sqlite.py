@@ -186,12 +186,11 @@ class SQLiteStore(WorkerStore):
         if not items:
             return []
         worker = self._worker
+        seqs = None
         if worker is not None and sum(len(data) for _, data in items) <= _INLINE_MAX_BYTES:
             seqs = worker.run_inline("append", lambda conn: _append(conn, items))
-            if seqs is not None:
-                worker.appended()
-                return seqs
-        seqs = await self._call("append", lambda conn: _append(conn, items), commit=True)
+        if seqs is None:
+            seqs = await self._call("append", lambda conn: _append(conn, items), commit=True)
         if worker is not None:
             worker.appended()
         return seqs
@@ -253,7 +252,7 @@ class _Worker:
         # the event loop only, like ``_calls``.
         self._checkpoints = checkpoints
         self._appends = 0  # since the last checkpoint was queued
-        self._pages_per_append = _FIRST_PAGES_PER_APPEND
+        self._appends_per_checkpoint = _appends_per_checkpoint(_FIRST_PAGES_PER_APPEND)
         self._checkpointing = False
         self._stopping = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coreport-sqlite")
@@ -307,8 +306,7 @@ class _Worker:
             return
         # Counted while a checkpoint runs too: what they write is in the next one's log.
         self._appends += 1
-        due = max(_MIN_APPENDS_PER_CHECKPOINT, round(_CHECKPOINT_PAGES / self._pages_per_append))
-        if self._checkpointing or self._appends < due:
+        if self._checkpointing or self._appends < self._appends_per_checkpoint:
             return
         appends, self._appends = self._appends, 0
         self._checkpointing = True
@@ -331,7 +329,7 @@ class _Worker:
             return
         pages = future.result()
         if pages:
-            self._pages_per_append = max(1.0, pages / appends)
+            self._appends_per_checkpoint = _appends_per_checkpoint(max(1.0, pages / appends))
 
     def _timed(self, seconds: float) -> None:
         seconds = min(seconds, 2 * _INLINE_MAX_SECONDS)
@@ -498,6 +496,10 @@ def _append(conn: sqlite3.Connection, items: list[tuple[DocName, bytes]]) -> lis
             conn.rollback()
         raise
     return seqs
+
+
+def _appends_per_checkpoint(pages_per_append: float) -> int:
+    return max(_MIN_APPENDS_PER_CHECKPOINT, round(_CHECKPOINT_PAGES / pages_per_append))
 
 
 def _checkpoint(conn: sqlite3.Connection) -> int:

@@ -211,20 +211,26 @@ async def test_a_small_append_commits_on_the_loop_while_the_worker_is_idle(tmp_p
         await store.close()
 
 
-async def test_batches_commit_inline_up_to_a_size_and_the_busy_timeout_stays_put(
-    tmp_path: Path,
-) -> None:
-    store = SQLiteStore(tmp_path / "coreport.db")
-    await store.open()
+def _trace(store: SQLiteStore) -> list[tuple[bool, str]]:
+    """Every statement ``store``'s connection runs from now on, each with whether it ran on
+    this thread (the event loop's)."""
     worker = store._worker
     assert worker is not None
     assert worker._conn is not None
-    # Every statement the connection runs, with the thread it ran on.
     ran: list[tuple[bool, str]] = []
     loop_thread = threading.get_ident()
     worker._conn.set_trace_callback(
         lambda statement: ran.append((threading.get_ident() == loop_thread, statement))
     )
+    return ran
+
+
+async def test_batches_commit_inline_up_to_a_size_and_the_busy_timeout_stays_put(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    ran = _trace(store)
     try:
         # A batch of several (what queued during the last commit) commits on the loop.
         batch = [("reports/a", b"\x00\x00"), ("reports/b", b"\x00\x00"), ("reports/a", b"\x00")]
@@ -324,14 +330,7 @@ async def test_the_documents_store_checkpoints_the_wal_on_its_worker(tmp_path: P
     path = tmp_path / "coreport.db"
     store = SQLiteStore(path)
     await store.open()
-    worker = store._worker
-    assert worker is not None
-    assert worker._conn is not None
-    ran: list[tuple[bool, str]] = []
-    loop_thread = threading.get_ident()
-    worker._conn.set_trace_callback(
-        lambda statement: ran.append((threading.get_ident() == loop_thread, statement))
-    )
+    ran = _trace(store)
     try:
         autocheckpoint, page_size = await store._call(
             "inspect",
