@@ -155,6 +155,24 @@ async def test_load_after_seq_with_snapshot(store: Store) -> None:
     assert (up_to_date.snapshot, up_to_date.updates, up_to_date.last_seq) == (None, (), 8)
 
 
+async def test_numbers_carry_on_after_a_compaction_folded_every_row(store: Store) -> None:
+    edits = make_edits(6, seed=2)
+    await store.append([(DOC, update) for update in edits.updates[:3]])
+    assert await store.compact(DOC, merge_updates) == Compaction(3, 3)
+    # No row is left to number from, alone or in a batch with another document.
+    assert await store.append([(DOC, edits.updates[3])]) == [4]
+    assert await store.compact(DOC, merge_updates) == Compaction(1, 4)
+    assert await store.append(
+        [(OTHER, b"o1"), (DOC, edits.updates[4]), (DOC, edits.updates[5])]
+    ) == [
+        1,
+        5,
+        6,
+    ]
+    assert await store.last_seqs([DOC, OTHER]) == {DOC: 6, OTHER: 1}
+    assert contents(rebuild(await store.load(DOC))) == contents(edits.doc)
+
+
 async def test_compaction_equals_applying_every_update(store: Store) -> None:
     edits = make_edits(60, seed=1)
     merge = RecordingMerge()

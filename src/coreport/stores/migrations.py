@@ -8,7 +8,10 @@ migrations are applied in one transaction that first takes the database's write 
 migration exactly once and a failed migration leaves the schema as it was.
 
 Versions recorded in the database that this code does not know are accepted: they were applied
-by a newer release during a rolling upgrade, and migrations only ever add to the schema.
+by a newer release during a rolling upgrade, and migrations add to the schema, with one
+exception: SQLite's 0006 drops the column through which a release before it numbered updates,
+so such a release can read a file migrated past it but no longer append to it (its append
+fails without writing; the processes sharing one SQLite file upgrade together).
 """
 
 from __future__ import annotations

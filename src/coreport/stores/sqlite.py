@@ -88,11 +88,24 @@ _NAMES_PER_QUERY = 500
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
-_BUMP_LAST_SEQ = f"""
-INSERT INTO documents (name, last_seq) VALUES (?, ?)
-ON CONFLICT (name) DO UPDATE SET last_seq = last_seq + excluded.last_seq, updated_at = {_NOW}
-RETURNING last_seq
+# A document's last sequence number is its log's last row, or, once a compaction folded
+# every row into the snapshot, the snapshot's: two index lookups, which write nothing. An
+# append holds the file's write lock (``BEGIN IMMEDIATE``) from this read to its commit, so
+# numbers are gapless and in commit order without a counter row that every append would
+# rewrite (one more page of the file per append for the log and the checkpoint to copy).
+_LAST_SEQ = """
+SELECT max(coalesce((SELECT max(seq) FROM updates WHERE doc = ?1), 0),
+           coalesce((SELECT seq FROM snapshots WHERE doc = ?1), 0))
 """
+
+_LAST_SEQS = """
+SELECT name, max(coalesce((SELECT max(seq) FROM updates WHERE doc = name), 0),
+                 coalesce((SELECT seq FROM snapshots WHERE doc = name), 0))
+FROM documents WHERE name IN ({marks})
+"""
+
+# A document's row is written once, by its first append (the log's rows refer to it).
+_ADD_DOCUMENT = "INSERT INTO documents (name) VALUES (?) ON CONFLICT (name) DO NOTHING"
 
 _INSERT_UPDATE = "INSERT INTO updates (doc, seq, data) VALUES (?, ?, ?)"
 
@@ -465,27 +478,21 @@ def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[
 
 
 def _append(conn: sqlite3.Connection, items: list[tuple[DocName, bytes]]) -> list[int]:
-    # The commonest batch, one update, skips the counting. (The transaction is spelled out
+    # The commonest batch, one update, skips the bookkeeping. (The transaction is spelled out
     # rather than taken from ``_transaction``: this runs once per commit on the event loop.)
     # STRICT tables reject non-bytes data at the insert, rolling the whole batch back.
     conn.execute("BEGIN IMMEDIATE")
     try:
         if len(items) == 1:
             doc, data = items[0]
-            (seq,) = conn.execute(_BUMP_LAST_SEQ, (doc, 1)).fetchone()
+            seq = _next_seq(conn, doc)
             conn.execute(_INSERT_UPDATE, (doc, seq, data))
             seqs = [seq]
         else:
-            counts: dict[DocName, int] = {}
-            for doc, _ in items:
-                counts[doc] = counts.get(doc, 0) + 1
             next_seq: dict[DocName, int] = {}
-            for doc, count in counts.items():
-                (last_seq,) = conn.execute(_BUMP_LAST_SEQ, (doc, count)).fetchone()
-                next_seq[doc] = last_seq - count + 1
             rows = []
             for doc, data in items:
-                seq = next_seq[doc]
+                seq = next_seq.get(doc) or _next_seq(conn, doc)
                 rows.append((doc, seq, data))
                 next_seq[doc] = seq + 1
             conn.executemany(_INSERT_UPDATE, rows)
@@ -500,6 +507,14 @@ def _append(conn: sqlite3.Connection, items: list[tuple[DocName, bytes]]) -> lis
 
 def _appends_per_checkpoint(pages_per_append: float) -> int:
     return max(_MIN_APPENDS_PER_CHECKPOINT, round(_CHECKPOINT_PAGES / pages_per_append))
+
+
+def _next_seq(conn: sqlite3.Connection, doc: DocName) -> int:
+    """The sequence number of ``doc``'s next update (adding the document at its first)."""
+    (last,) = conn.execute(_LAST_SEQ, (doc,)).fetchone()
+    if not last:
+        conn.execute(_ADD_DOCUMENT, (doc,))
+    return int(last) + 1
 
 
 def _checkpoint(conn: sqlite3.Connection) -> int:
@@ -530,8 +545,7 @@ def _last_seqs(conn: sqlite3.Connection, names: list[DocName]) -> dict[DocName, 
         for start in range(0, len(names), _NAMES_PER_QUERY):
             chunk = names[start : start + _NAMES_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
-            query = f"SELECT name, last_seq FROM documents WHERE name IN ({marks})"
-            found.update(conn.execute(query, chunk).fetchall())
+            found.update(conn.execute(_LAST_SEQS.format(marks=marks), chunk).fetchall())
     return found
 
 

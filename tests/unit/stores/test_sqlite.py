@@ -16,7 +16,7 @@ import pytest
 from coreport.ports import Compaction, StoreError
 from coreport.stores import sqlite as sqlite_store
 from coreport.stores.merge import merge_updates
-from coreport.stores.migrations import load_migrations
+from coreport.stores.migrations import apply_sqlite, load_migrations
 from coreport.stores.sqlite import _INLINE_MAX_BYTES, SQLiteStore, WorkerStore, migrate
 from coreport.stores.sqlite_access import SQLiteAccessStore
 from coreport.stores.sqlite_reports import SQLiteReportStore
@@ -106,6 +106,73 @@ async def test_migrate_prepares_a_file_the_store_then_opens(tmp_path: Path) -> N
     await store.open()
     try:
         assert await store.append([("reports/r1", b"x")]) == [1]
+    finally:
+        await store.close()
+
+
+async def test_a_file_numbered_by_its_documents_rows_carries_on_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    """Before migration 0006 each document's row counted its updates; its numbers go on
+    from the log, or from the snapshot where a compaction folded every row."""
+    before = tmp_path / "migrations" / "sqlite"
+    before.mkdir(parents=True)
+    for migration in load_migrations("sqlite"):
+        if migration.version < 6:
+            (before / f"{migration.name}.sql").write_text(migration.sql)
+    path = tmp_path / "coreport.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        apply_sqlite(conn, tmp_path / "migrations")
+        conn.executemany(
+            "INSERT INTO documents (name, last_seq) VALUES (?, ?)",
+            [("reports/logged", 3), ("reports/folded", 7), ("reports/both", 9)],
+        )
+        conn.executemany(
+            "INSERT INTO updates (doc, seq, data) VALUES (?, ?, ?)",
+            [("reports/logged", seq, b"u") for seq in (1, 2, 3)] + [("reports/both", 9, b"u")],
+        )
+        conn.executemany(
+            "INSERT INTO snapshots (doc, seq, data) VALUES (?, ?, ?)",
+            [("reports/folded", 7, b"s"), ("reports/both", 8, b"s")],
+        )
+    finally:
+        conn.close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        names = ["reports/logged", "reports/folded", "reports/both", "reports/new"]
+        assert await store.last_seqs(names) == dict(zip(names[:3], (3, 7, 9), strict=True))
+        assert await store.append([(name, b"next") for name in names]) == [4, 8, 10, 1]
+        assert await store.append([("reports/folded", b"again")]) == [9]
+        columns = await store._call(
+            "inspect", lambda conn: [row[1] for row in conn.execute("PRAGMA table_info(documents)")]
+        )
+        assert columns == ["name", "created_at"]
+    finally:
+        await store.close()
+
+
+async def test_an_append_writes_the_log_and_not_the_documents_row(tmp_path: Path) -> None:
+    """Each page a commit changes goes to the WAL and, at the next checkpoint, back into
+    the file: an update is a row of the log (its table's page and its index's), without a
+    counter in the document's row that every append would rewrite too."""
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    try:
+        await store.append([("reports/r1", b"first")])
+        # Start the log over, then count the pages 50 appends put in it (the store's own
+        # checkpoint comes after 250 at its first guess).
+        await store._call(
+            "restart", lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        )
+        for _ in range(50):
+            await store.append([("reports/r1", b"an update of a few bytes")])
+        ((_, pages, _),) = await store._call(
+            "count", lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        )
+        # Two pages per append, and a few more where the log's pages split.
+        assert 100 <= pages <= 110
     finally:
         await store.close()
 
