@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import checkpoints, maintenance, run
+from tests.bench import checkpoints, maintenance, merge, run
 from tests.support.services import service_unavailable
 
 SMOKE = {
@@ -148,3 +148,18 @@ async def test_checkpoint_bench_measures_both_ways(tmp_path: Path) -> None:
     text = checkpoints.table(results, docs=200, rows=3, rate=400, seconds=0.5)
     assert "| event loop lag max (ms) |" in text
     assert "medians of 2 runs each" in text
+
+
+def test_merge_bench_times_both_ways_on_the_same_rows() -> None:
+    """The merge bench in its smallest form: both ways merge the same snapshot and rows
+    (the bench itself checks they give the same bytes), and the table has each count."""
+    timings = merge.measure(edits=300, row_counts=[70, 200], repeat=1)
+
+    assert [t.rows for t in timings] == [70, 200]
+    for t in timings:
+        assert t.snapshot_bytes > 0
+        assert t.one_call_ms > 0
+        assert t.grouped_ms > 0
+    text = merge.table(timings, edits=300, repeat=1)
+    assert "| 200 |" in text
+    assert "groups / reference" in text

@@ -1,15 +1,8 @@
-"""The production :data:`~coreport.ports.MergeUpdates`: Yrs merges Yjs updates."""
+"""The production :data:`~coreport.ports.MergeUpdates`: Yrs merges Yjs updates, in groups
+(see :mod:`coreport.protocol.merge`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from coreport.protocol.merge import merge_updates
 
-import pycrdt
-
-
-def merge_updates(updates: Sequence[bytes]) -> bytes:
-    """Merge Yjs updates (in any order) into one update that has the effect of them all.
-
-    Raises :class:`ValueError` when an input is not a Yjs update.
-    """
-    return pycrdt.merge_updates(*updates)
+__all__ = ["merge_updates"]
