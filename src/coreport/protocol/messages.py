@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from pycrdt import Encoder, merge_updates, write_message, write_var_uint
+from pycrdt import Encoder, write_message, write_var_uint
 
 from coreport.protocol import codes
 from coreport.protocol.codes import CloseCode
+from coreport.protocol.merge import merge_updates
 
 # lib0 varuints carry at most 53 bits (JavaScript's safe integers): 8 bytes of 7 bits.
 _MAX_VARUINT_BYTES = 8
@@ -216,7 +217,7 @@ def merged_sync_update(run: Sequence[bytes]) -> bytes:
     client that applies it ends where applying each in turn would have left it, with one
     frame and one apply instead of ``len(run)``. The updates must be ones the server
     applied, in messages this module encoded (merging checks nothing a room has not)."""
-    return sync_update(merge_updates(*map(_update_in, run)))
+    return sync_update(merge_updates([_update_in(message) for message in run]))
 
 
 def _update_in(message: bytes) -> bytes:
