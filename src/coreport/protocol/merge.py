@@ -1,9 +1,9 @@
 """Merging Yjs updates into one, in groups.
 
 Yrs's merge grows much faster than the number of updates it is given: a 0.7 MB snapshot
-and the 10,000 small rows that followed it merge in 530-630 ms in one call, but in 25-28
+and the 10,000 small rows that followed it merge in 520-630 ms in one call, but in 23-28
 ms when the rows are merged 64 at a time, those results in turn, and the snapshot only
-with the last of them (500 rows: 11 against 9 ms). Merging is associative, and the
+with the last of them (500 rows: 11 against 9-10 ms). Merging is associative, and the
 groups give the very bytes the single call does (tests/unit/protocol/test_merge.py
 compares them), so :func:`merge_updates` always merges this way.
 """

@@ -38,8 +38,8 @@ class MergeProcess:
     """:func:`merge_updates` for compaction, in a child process once the input is large.
 
     Yrs holds the GIL while it merges, and a merge takes time with the document: folding
-    500 rows into a 250 KB snapshot takes about 5 ms, 2,000 rows into a 0.7 MB one about
-    11. On a thread of the server that stops the event loop, so every room on the
+    500 rows into a 250 KB snapshot takes about 5 ms, 2,000 rows into a 1 MB one about
+    12. On a thread of the server that stops the event loop, so every room on the
     instance, for as long. Small inputs merge in place (sending them to the child would
     cost more); large ones in one long-lived child process, started on first use.
     Callable from any thread; :meth:`close` ends the child.
