@@ -14,48 +14,17 @@ give the same bytes. The figures are for reading, not for passing: no target is 
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pycrdt
-from pycrdt import Doc, Text
 
 from coreport.protocol.merge import merge_updates
+from tests.contract.ydocs import writers_edits
 
 _WRITERS = 5
-_RUN = 20  # insertions in a row at one place, as S2's writers make them
-
-
-def writers_edits(count: int, seed: int = 1) -> list[bytes]:
-    """``count`` updates of five writers typing into one text, in the order made."""
-    rng = random.Random(seed)
-    docs: list[Doc[Any]] = []
-    for writer in range(_WRITERS):
-        doc: Doc[Any] = Doc(client_id=100_000 + writer)
-        doc["t"] = Text()
-        docs.append(doc)
-    cursors = [0] * _WRITERS
-    updates: list[bytes] = []
-    for i in range(count):
-        writer, seq = i % _WRITERS, i // _WRITERS
-        doc = docs[writer]
-        text = doc.get("t", type=Text)
-        if seq % _RUN == 0:
-            cursors[writer] = rng.randint(0, len(text))
-        piece = f"~bm{writer:02d}{seq:08d}"
-        before = doc.get_state()
-        text.insert(cursors[writer], piece)
-        cursors[writer] += len(piece)
-        update = doc.get_update(before)
-        updates.append(update)
-        for other in docs:
-            if other is not doc:
-                other.apply_update(update)
-    return updates
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +36,7 @@ class Timing:
 
 
 def measure(edits: int, row_counts: Sequence[int], repeat: int) -> list[Timing]:
-    updates = writers_edits(edits)
+    updates = writers_edits(edits, writers=_WRITERS)
     timings = []
     for rows in row_counts:
         snapshot = pycrdt.merge_updates(*updates[:-rows])

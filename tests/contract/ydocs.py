@@ -52,6 +52,48 @@ def make_edits(count: int, seed: int = 0) -> Edits:
     return edits
 
 
+def writers_edits(
+    count: int, writers: int = 5, seed: int = 1, run: int = 20, others: float = 0.0
+) -> list[bytes]:
+    """``count`` updates of ``writers`` clients typing into one shared text ``t``, in the
+    order made, each client applying the others' updates as clients of one document do:
+    runs of ``run`` pieces at a random place (as S2's writers type); with ``others`` above
+    0, about that fraction of the edits delete or format a few characters instead."""
+    rng = random.Random(seed)
+    docs: list[YDoc] = []
+    for writer in range(writers):
+        doc: YDoc = Doc(client_id=100_000 + writer)
+        doc["t"] = Text()
+        docs.append(doc)
+    cursors = [0] * writers
+    updates: list[bytes] = []
+    for i in range(count):
+        writer, seq = i % writers, i // writers
+        doc = docs[writer]
+        text = doc.get("t", type=Text)
+        before = doc.get_state()
+        roll = rng.random()
+        if roll < others and len(text) > 4:
+            start = rng.randrange(len(text) - 2)
+            if roll < others * 0.75:
+                del text[start : start + rng.randint(1, 2)]
+            else:
+                text.format(start, start + 2, {"bold": True})
+            cursors[writer] = min(cursors[writer], len(text))
+        else:
+            if seq % run == 0:
+                cursors[writer] = rng.randint(0, len(text))
+            piece = f"~bm{writer:02d}{seq:08d}"
+            text.insert(cursors[writer], piece)
+            cursors[writer] += len(piece)
+        update = doc.get_update(before)
+        updates.append(update)
+        for other in docs:
+            if other is not doc:
+                other.apply_update(update)
+    return updates
+
+
 def rebuild(state: StoredState) -> YDoc:
     """A fresh document with the stored snapshot and updates applied."""
     doc: YDoc = Doc()

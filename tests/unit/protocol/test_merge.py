@@ -4,7 +4,6 @@ waiting for what it builds on, and the same refusal of what is not an update."""
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pycrdt
@@ -12,38 +11,13 @@ import pytest
 from pycrdt import Doc, Text
 
 from coreport.protocol.merge import GROUP, merge_updates
+from tests.contract.ydocs import writers_edits
 
 
 def _edits(count: int, writers: int = 4, seed: int = 0) -> list[bytes]:
-    """``count`` updates of writers typing, deleting and formatting in one shared text,
-    each writer seeing the others' updates, as clients of one document do."""
-    rng = random.Random(seed)
-    docs: list[Doc[Any]] = []
-    for writer in range(writers):
-        doc: Doc[Any] = Doc(client_id=1000 + writer)
-        doc["t"] = Text()
-        docs.append(doc)
-    updates: list[bytes] = []
-    for i in range(count):
-        doc = docs[i % writers]
-        text = doc.get("t", type=Text)
-        before = doc.get_state()
-        length = len(text)
-        roll = rng.random()
-        if roll < 0.15 and length > 4:
-            start = rng.randrange(length - 2)
-            del text[start : start + rng.randint(1, 2)]
-        elif roll < 0.2 and length > 4:
-            start = rng.randrange(length - 2)
-            text.format(start, start + 2, {"bold": True})
-        else:
-            text.insert(rng.randint(0, length), f"w{i % writers}e{i} ")
-        update = doc.get_update(before)
-        updates.append(update)
-        for other in docs:
-            if other is not doc:
-                other.apply_update(update)
-    return updates
+    """Writers typing one piece at a time at random places, some edits deleting or
+    formatting instead."""
+    return writers_edits(count, writers=writers, seed=seed, run=1, others=0.2)
 
 
 def _text_of(update: bytes) -> str:
