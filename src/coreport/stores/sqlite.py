@@ -93,16 +93,15 @@ _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 # append holds the file's write lock (``BEGIN IMMEDIATE``) from this read to its commit, so
 # numbers are gapless and in commit order without a counter row that every append would
 # rewrite (one more page of the file per append for the log and the checkpoint to copy).
-_LAST_SEQ = """
-SELECT max(coalesce((SELECT max(seq) FROM updates WHERE doc = ?1), 0),
-           coalesce((SELECT seq FROM snapshots WHERE doc = ?1), 0))
-"""
+_LAST_SEQ_OF = """max(coalesce((SELECT max(seq) FROM updates WHERE doc = {doc}), 0),
+    coalesce((SELECT seq FROM snapshots WHERE doc = {doc}), 0))"""
 
-_LAST_SEQS = """
-SELECT name, max(coalesce((SELECT max(seq) FROM updates WHERE doc = name), 0),
-                 coalesce((SELECT seq FROM snapshots WHERE doc = name), 0))
-FROM documents WHERE name IN ({marks})
-"""
+_LAST_SEQ = f"SELECT {_LAST_SEQ_OF.format(doc='?1')}"
+
+# Of each named document that exists (``{marks}``: one ``?`` per name).
+_LAST_SEQS = (
+    f"SELECT name, {_LAST_SEQ_OF.format(doc='name')} FROM documents WHERE name IN ({{marks}})"
+)
 
 # A document's row is written once, by its first append (the log's rows refer to it).
 _ADD_DOCUMENT = "INSERT INTO documents (name) VALUES (?) ON CONFLICT (name) DO NOTHING"
