@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import checkpoints, maintenance, merge, run
+from tests.bench import checkpoints, maintenance, merge, reads, run
 from tests.support.services import service_unavailable
 
 SMOKE = {
@@ -147,6 +147,26 @@ async def test_checkpoint_bench_measures_both_ways(tmp_path: Path) -> None:
         assert r.cpu_us_per_append > 0
     text = checkpoints.table(results, docs=200, rows=3, rate=400, seconds=0.5)
     assert "| event loop lag max (ms) |" in text
+    assert "medians of 2 runs each" in text
+
+
+async def test_reads_bench_measures_both_ways(tmp_path: Path) -> None:
+    """The long-reads bench in its smallest form: both ways run on copies of one file,
+    every due append is timed while both kinds of read come round (each checked against
+    the file), and the table has a row for each figure."""
+    results = await reads.measure(
+        docs=300, big_rows=600, rate=400, seconds=0.6, every=0.1, repeat=2, folder=tmp_path
+    )
+
+    assert [r.mode for r in results] == ["apart", "one connection", "one connection", "apart"]
+    for r in results:
+        assert abs(r.appends - 240) <= 1  # one due every 2.5 ms for 0.6 s
+        assert 0 < r.append_ms["p50"] <= r.append_ms["p99"] <= r.append_ms["max"]
+        assert r.reads >= 2
+        assert r.positions_ms > 0
+        assert r.load_ms > 0
+    text = reads.table(results, docs=300, big_rows=600, rate=400, every=0.1)
+    assert "| the large document, one load (ms) |" in text
     assert "medians of 2 runs each" in text
 
 

@@ -5,6 +5,11 @@ callers await its futures. Calls are therefore serialized in the order they were
 ``close()`` runs after every call made before it. Cancelling a caller does not stop a call the
 worker already started: it commits or fails as a whole.
 
+The documents' store reads (a document's load, the positions of every loaded one, what a
+compaction merges) on a second connection with a thread of its own: in WAL mode readers and
+the writer go on together, so appends no longer queue behind a read of tens of
+milliseconds. What such a read sees is every append committed before it began.
+
 One exception: an append runs on the caller's thread, the event loop's, when the worker has
 nothing to do. Handing it to the worker and back costs more than the commit itself (two
 thread wake-ups and GIL hand-overs each way, a wake-up of the loop through its self-pipe:
@@ -137,6 +142,9 @@ class WorkerStore:
     #: Whether the store checkpoints the WAL itself, on its worker, instead of SQLite
     #: doing so inside a commit (the documents' store, whose appends commit on the loop).
     checkpoints = False
+    #: Whether reads that may be long (see :meth:`_read`) run on a second connection with
+    #: a thread of its own (the documents' store), so that appends never queue behind them.
+    reads_apart = False
 
     def __init__(
         self,
@@ -150,6 +158,9 @@ class WorkerStore:
         # Times appends, for the average that decides whether they may run inline.
         self._monotonic = monotonic
         self._worker: _Worker | None = None
+        # With ``reads_apart``: the reading connection's worker, opened after the writing
+        # one has applied the migrations.
+        self._reader: _Worker | None = None
         self._lifecycle = asyncio.Lock()
 
     async def open(self) -> None:
@@ -159,21 +170,29 @@ class WorkerStore:
             if self._worker is not None:
                 return
             worker = _Worker(self._path, self._monotonic, checkpoints=self.checkpoints)
+            reader = _Worker(self._path, self._monotonic, reads=True) if self.reads_apart else None
             try:
                 await worker.start(self._busy_timeout)
+                if reader is not None:
+                    await reader.start(self._busy_timeout)
             except BaseException:
-                # Cancelled or failed: the worker closes whatever it opened, then exits.
+                # Cancelled or failed: each worker closes whatever it opened, then exits.
+                if reader is not None:
+                    reader.stop()
                 worker.stop()
                 raise
-            self._worker = worker
+            self._worker, self._reader = worker, reader
 
     async def close(self) -> None:
         """Close the file after every call already made has finished. Idempotent."""
         async with self._lifecycle:
             worker, self._worker = self._worker, None
-            if worker is not None:
-                # Shielded: a cancelled close() still closes the file.
-                await asyncio.shield(asyncio.wrap_future(worker.stop()))
+            reader, self._reader = self._reader, None
+            # The reading connection first: the last one to close checkpoints the WAL.
+            for closing in (reader, worker):
+                if closing is not None:
+                    # Shielded: a cancelled close() still closes the file.
+                    await asyncio.shield(asyncio.wrap_future(closing.stop()))
 
     async def _call(
         self, what: str, work: Callable[[sqlite3.Connection], T], *, commit: bool = False
@@ -182,11 +201,26 @@ class WorkerStore:
             raise StoreError(f"cannot {what}: the {self.label} {self._path} is not open")
         return await self._worker.call(what, work, commit=commit)
 
+    async def _read(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work``, which only reads, on the reading connection if the store has one.
+
+        In WAL mode readers and the writer go on together: a load of a large document or
+        the positions of thousands (tens of milliseconds each) no longer hold up every
+        room's appends. A read transaction there sees every append committed before it
+        began, as on the writing connection; one that commits while it runs is not seen
+        (as with PostgreSQL's pool), which callers already allow for.
+        """
+        reader = self._reader
+        if reader is None:
+            return await self._call(what, work)
+        return await reader.call(what, work)
+
 
 class SQLiteStore(WorkerStore):
     """A :class:`~coreport.ports.Store` in the SQLite file at ``path``."""
 
     checkpoints = True
+    reads_apart = True
 
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the file answers a query now."""
@@ -217,14 +251,14 @@ class SQLiteStore(WorkerStore):
         """
         if after_seq < 0:
             raise ValueError(f"after_seq must be >= 0, not {after_seq}")
-        return await self._call("load", lambda conn: _load(conn, doc, after_seq))
+        return await self._read("load", lambda conn: _load(conn, doc, after_seq))
 
     async def last_seqs(self, docs: Collection[DocName]) -> dict[DocName, int]:
         """The last sequence number of each of ``docs`` that has one."""
         names = list(docs)
         if not names:
             return {}
-        return await self._call("read positions", lambda conn: _last_seqs(conn, names))
+        return await self._read("read positions", lambda conn: _last_seqs(conn, names))
 
     async def compact(
         self, doc: DocName, merge: MergeUpdates, *, worth: CompactionWorth | None = None
@@ -237,7 +271,7 @@ class SQLiteStore(WorkerStore):
         the rows read are still the ones to replace, unless another compaction or a
         delete got there first, which the writing transaction checks.
         """
-        fold = await self._call("compact", lambda conn: _compaction_input(conn, doc, worth))
+        fold = await self._read("compact", lambda conn: _compaction_input(conn, doc, worth))
         if isinstance(fold, Compaction):
             return fold
         merged = await asyncio.to_thread(_merge, merge, doc, fold.parts)
@@ -257,9 +291,13 @@ class _Worker:
         monotonic: Callable[[], float] = time.monotonic,
         *,
         checkpoints: bool = False,
+        reads: bool = False,
     ) -> None:
         self._path = path
         self._monotonic = monotonic
+        # Whether this worker's connection only reads (``WorkerStore.reads_apart``): it
+        # neither migrates nor checkpoints, and SQLite refuses any write through it.
+        self._reads = reads
         # Whether this worker checkpoints the WAL (see ``_CHECKPOINT_PAGES``); touched on
         # the event loop only, like ``_calls``.
         self._checkpoints = checkpoints
@@ -267,7 +305,9 @@ class _Worker:
         self._appends_per_checkpoint = _appends_per_checkpoint(_FIRST_PAGES_PER_APPEND)
         self._checkpointing = False
         self._stopping = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coreport-sqlite")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="coreport-sqlite-read" if reads else "coreport-sqlite"
+        )
         # Only ever touched on the worker thread.
         self._conn: sqlite3.Connection | None = None
         self._busy_timeout_ms = 0
@@ -384,6 +424,9 @@ class _Worker:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._busy_timeout_ms = round(busy_timeout * 1000)
             self._conn = _connect(self._path, busy_timeout)
+            if self._reads:
+                self._conn.execute("PRAGMA query_only = ON")
+                return
             if self._checkpoints:
                 self._conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
             apply_sqlite(self._conn)

@@ -292,6 +292,77 @@ def _trace(store: SQLiteStore) -> list[tuple[bool, str]]:
     return ran
 
 
+async def test_reads_run_on_a_connection_of_their_own_and_appends_go_on_meanwhile(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    try:
+        assert await store.append([("reports/a", b"\x00\x00")]) == [1]
+        # A read that takes long (a large document's load, the positions of thousands):
+        started = threading.Event()
+        release = threading.Event()
+        threads: list[int] = []
+
+        def slow_read(conn: sqlite3.Connection) -> int:
+            threads.append(threading.get_ident())
+            # Its transaction began before the appends below: it sees none of them.
+            conn.execute("BEGIN")
+            try:
+                before = conn.execute("SELECT count(*) FROM updates").fetchone()[0]
+                started.set()
+                release.wait(5)
+                return int(conn.execute("SELECT count(*) FROM updates").fetchone()[0] - before)
+            finally:
+                conn.execute("COMMIT")
+
+        reading = asyncio.create_task(store._read("slow read", slow_read))
+        await asyncio.to_thread(started.wait, 5)
+        # ... holds up neither appends (inline or on the writing worker) nor the writer's
+        # other calls.
+        assert await store.append([("reports/a", b"\x00\x01")]) == [2]
+        big = b"\x00" * (_INLINE_MAX_BYTES + 1)
+        assert await store.append([("reports/b", big)]) == [1]
+        await store.ping()
+        assert not reading.done()
+        release.set()
+        assert await reading == 0
+        assert len(threads) == 1
+        assert threads[0] != threading.get_ident()  # the reading worker's thread
+        # A read that begins after an append committed sees it.
+        state = await store.load("reports/a")
+        assert [u.seq for u in state.updates] == [1, 2]
+        assert await store.last_seqs(["reports/a", "reports/b"]) == {"reports/a": 2, "reports/b": 1}
+        # The reading connection cannot write, whatever is asked of it.
+        with pytest.raises(StoreError, match="readonly database"):
+            await store._read("write", lambda conn: conn.execute("DELETE FROM updates"))
+        assert (await store.last_seqs(["reports/a"])) == {"reports/a": 2}
+        assert store._worker is not None
+        assert store._reader is not None
+        workers = [*store._worker._executor._threads, *store._reader._executor._threads]
+    finally:
+        await store.close()
+    # Closed: the writing connection, the last, checkpointed and removed the WAL; both
+    # threads end (each right after its last call).
+    assert not (tmp_path / "coreport.db-wal").exists()
+    assert len(workers) == 2
+    for thread in workers:
+        thread.join(5)
+        assert not thread.is_alive()
+    with pytest.raises(StoreError, match="not open"):
+        await store.load("reports/a")
+
+
+async def test_the_domain_stores_read_on_their_one_connection(tmp_path: Path) -> None:
+    store = SQLiteRunStore(tmp_path / "coreport.db")
+    await store.open()
+    try:
+        assert store._reader is None
+        assert await store._read("read", lambda conn: conn.execute("SELECT 1").fetchone()) == (1,)
+    finally:
+        await store.close()
+
+
 async def test_batches_commit_inline_up_to_a_size_and_the_busy_timeout_stays_put(
     tmp_path: Path,
 ) -> None:
@@ -303,11 +374,12 @@ async def test_batches_commit_inline_up_to_a_size_and_the_busy_timeout_stays_put
         batch = [("reports/a", b"\x00\x00"), ("reports/b", b"\x00\x00"), ("reports/a", b"\x00")]
         assert await store.append(batch) == [1, 1, 2]
         assert await store.append([("reports/a", b"\x00\x00")]) == [3]
-        assert await store.load("reports/b") is not None  # a call on the worker
+        await store.ping()  # a call on the worker (reads go to the reading connection)
         # A batch past the inline size goes to the worker: the loop would wait for its write.
         assert await store.append([("reports/c", b"\x00" * (_INLINE_MAX_BYTES + 1))]) == [1]
         begins = [on_loop for on_loop, statement in ran if statement.startswith("BEGIN")]
-        assert begins == [True, True, False, False]
+        assert begins == [True, True, False]
+        assert [on_loop for on_loop, statement in ran if statement == "SELECT 1"] == [False]
         # The busy timeout went to 0 once before the first append and back once before the
         # worker's first call, not around every append.
         assert [(on_loop, s) for on_loop, s in ran if s.startswith("PRAGMA busy_timeout")] == [
