@@ -188,11 +188,14 @@ class WorkerStore:
         async with self._lifecycle:
             worker, self._worker = self._worker, None
             reader, self._reader = self._reader, None
-            # The reading connection first: the last one to close checkpoints the WAL.
-            for closing in (reader, worker):
-                if closing is not None:
-                    # Shielded: a cancelled close() still closes the file.
-                    await asyncio.shield(asyncio.wrap_future(closing.stop()))
+            # Shielded: a cancelled close() still closes the file. The reading connection
+            # first: the last one to close checkpoints the WAL and removes it.
+            try:
+                if reader is not None:
+                    await asyncio.shield(asyncio.wrap_future(reader.stop()))
+            finally:
+                if worker is not None:
+                    await asyncio.shield(asyncio.wrap_future(worker.stop()))
 
     async def _call(
         self, what: str, work: Callable[[sqlite3.Connection], T], *, commit: bool = False

@@ -353,6 +353,29 @@ async def test_reads_run_on_a_connection_of_their_own_and_appends_go_on_meanwhil
         await store.load("reports/a")
 
 
+async def test_the_writing_connection_closes_even_when_the_reading_one_fails_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(tmp_path / "coreport.db")
+    await store.open()
+    reader, worker = store._reader, store._worker
+    assert reader is not None
+    assert worker is not None
+    assert await store.append([("reports/a", b"\x00\x00")]) == [1]
+
+    def refuse() -> None:
+        raise StoreError("cannot close the reading connection")
+
+    monkeypatch.setattr(reader, "_disconnect", refuse)
+    with pytest.raises(StoreError, match="reading connection"):
+        await store.close()
+    assert worker._conn is None  # closed all the same
+    with pytest.raises(StoreError, match="not open"):
+        await store.load("reports/a")
+    assert reader._conn is not None
+    reader._conn.close()
+
+
 async def test_the_domain_stores_read_on_their_one_connection(tmp_path: Path) -> None:
     store = SQLiteRunStore(tmp_path / "coreport.db")
     await store.open()
