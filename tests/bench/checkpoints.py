@@ -30,8 +30,6 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
-import statistics
 import tempfile
 import time
 from collections.abc import Sequence
@@ -41,6 +39,7 @@ from pathlib import Path
 import uvloop
 
 from coreport.stores.sqlite import SQLiteStore
+from tests.bench.store_runs import append_at_pace, append_ms, median_rows, on_copies, quantiles
 
 MODES = ("store", "in commit")
 
@@ -80,17 +79,11 @@ async def fill(path: Path, docs: int, rows: int) -> None:
         await store.close()
 
 
-def _quantiles(samples: list[float], points: Sequence[float]) -> list[float]:
-    ordered = sorted(samples)
-    return [ordered[min(len(ordered) - 1, int(p * len(ordered)))] for p in points]
-
-
 async def _run(path: Path, mode: str, docs: int, rate: float, seconds: float) -> RunFigures:
     store = SQLiteStore(path) if mode == "store" else _CheckpointInCommit(path)
     await store.open()
     names = _names(docs)
     rng = random.Random(7)
-    appends: list[float] = []
     lags: list[float] = []
     stop = asyncio.Event()
 
@@ -103,15 +96,7 @@ async def _run(path: Path, mode: str, docs: int, rate: float, seconds: float) ->
     ticking = asyncio.create_task(ticker())
     cpu = time.process_time()
     try:
-        gap = 1.0 / rate
-        start = next_at = time.perf_counter()
-        while next_at - start < seconds:
-            # From when the update was due (it would have been waiting in a socket while
-            # the loop was held), not from when the loop got round to it.
-            await store.append([(rng.choice(names), os.urandom(60))])
-            appends.append(time.perf_counter() - next_at)
-            next_at += gap
-            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+        appends = await append_at_pace(store, names, rate, seconds, rng)
         cpu = time.process_time() - cpu
         wal = path.with_name(path.name + "-wal")
         wal_mib = wal.stat().st_size / 2**20 if wal.exists() else 0.0
@@ -119,12 +104,11 @@ async def _run(path: Path, mode: str, docs: int, rate: float, seconds: float) ->
         stop.set()
         await ticking
         await store.close()
-    p50, p99, p999, top = _quantiles(appends, (0.5, 0.99, 0.999, 1.0))
-    l99, l999, ltop = _quantiles(lags, (0.99, 0.999, 1.0))
+    l99, l999, ltop = quantiles(lags, (0.99, 0.999, 1.0))
     return RunFigures(
         mode,
         len(appends),
-        {"p50": p50 * 1e3, "p99": p99 * 1e3, "p99.9": p999 * 1e3, "max": top * 1e3},
+        append_ms(appends),
         {"p99": l99 * 1e3, "p99.9": l999 * 1e3, "max": ltop * 1e3},
         sum(1 for lag in lags if lag > 0.005),
         cpu / len(appends) * 1e6,
@@ -138,37 +122,9 @@ async def measure(
     """Every run's figures, the two modes alternating (each on a fresh copy of one file)."""
     filled = folder / "filled.db"
     await fill(filled, docs, rows)
-    results = []
-    for i in range(repeat):
-        for mode in MODES if i % 2 == 0 else MODES[::-1]:
-            copy = folder / f"run{i}-{mode.replace(' ', '-')}" / "coreport.db"
-            copy.parent.mkdir()
-            shutil.copyfile(filled, copy)
-            _sync(copy)  # else the first checkpoint's sync writes the whole copy out
-            results.append(await _run(copy, mode, docs, rate, seconds))
-            shutil.rmtree(copy.parent)
-    return results
-
-
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _median(runs: list[RunFigures], pick: str) -> float:
-    return statistics.median(_figure(run, pick) for run in runs)
-
-
-def _figure(run: RunFigures, pick: str) -> float:
-    kind, _, point = pick.partition(" ")
-    if kind == "append":
-        return run.append_ms[point]
-    if kind == "lag":
-        return run.lag_ms[point]
-    return float(getattr(run, kind))
+    return await on_copies(
+        filled, folder, MODES, repeat, lambda copy, mode: _run(copy, mode, docs, rate, seconds)
+    )
 
 
 _ROWS = [
@@ -196,10 +152,7 @@ def table(results: list[RunFigures], docs: int, rows: int, rate: float, seconds:
         "| figure | store (checkpoints on its worker) | in commit (reference) | store/reference |",
         "|---|---|---|---|",
     ]
-    for label, pick in _ROWS:
-        mine, reference = _median(by_mode["store"], pick), _median(by_mode["in commit"], pick)
-        ratio = f"{mine / reference:.2f}x" if reference else "-"
-        lines.append(f"| {label} | {mine:,.2f} | {reference:,.2f} | {ratio} |")
+    lines.extend(median_rows(results, "store", "in commit", _ROWS))
     lines.append("")
     lines.append("per run (store / in commit): update due to durable p99.9, loop lag max (ms):")
     for ours, theirs in zip(by_mode["store"], by_mode["in commit"], strict=True):

@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import os
 import random
-import shutil
 import statistics
 import tempfile
 import time
@@ -41,7 +40,7 @@ from pathlib import Path
 import uvloop
 
 from coreport.stores.sqlite import SQLiteStore
-from tests.bench.checkpoints import _quantiles, _sync
+from tests.bench.store_runs import append_at_pace, append_ms, median_rows, on_copies
 
 MODES = ("apart", "one connection")
 _BIG = "reports/bench-big"
@@ -89,7 +88,6 @@ async def _run(
     await store.open()
     names = _names(docs)
     rng = random.Random(7)
-    appends: list[float] = []
     positions: list[float] = []
     loads: list[float] = []
     stop = asyncio.Event()
@@ -114,22 +112,15 @@ async def _run(
 
     reading = asyncio.create_task(reader())
     try:
-        gap = 1.0 / rate
-        start = next_at = time.perf_counter()
-        while next_at - start < seconds:
-            await store.append([(rng.choice(names), os.urandom(60))])
-            appends.append(time.perf_counter() - next_at)
-            next_at += gap
-            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+        appends = await append_at_pace(store, names, rate, seconds, rng)
     finally:
         stop.set()
         await reading
         await store.close()
-    p50, p99, p999, top = _quantiles(appends, (0.5, 0.99, 0.999, 1.0))
     return RunFigures(
         mode,
         len(appends),
-        {"p50": p50 * 1e3, "p99": p99 * 1e3, "p99.9": p999 * 1e3, "max": top * 1e3},
+        append_ms(appends),
         statistics.median(positions) * 1e3 if positions else 0.0,
         statistics.median(loads) * 1e3 if loads else 0.0,
         len(positions) + len(loads),
@@ -148,23 +139,13 @@ async def measure(
     """Every run's figures, the two ways alternating (each on a fresh copy of one file)."""
     filled = folder / "filled.db"
     await fill(filled, docs, big_rows)
-    results = []
-    for i in range(repeat):
-        for mode in MODES if i % 2 == 0 else MODES[::-1]:
-            copy = folder / f"run{i}-{mode.replace(' ', '-')}" / "coreport.db"
-            copy.parent.mkdir()
-            shutil.copyfile(filled, copy)
-            _sync(copy)
-            results.append(await _run(copy, mode, docs, rate, seconds, every))
-            shutil.rmtree(copy.parent)
-    return results
-
-
-def _figure(run: RunFigures, pick: str) -> float:
-    kind, _, point = pick.partition(" ")
-    if kind == "append":
-        return run.append_ms[point]
-    return float(getattr(run, kind))
+    return await on_copies(
+        filled,
+        folder,
+        MODES,
+        repeat,
+        lambda copy, mode: _run(copy, mode, docs, rate, seconds, every),
+    )
 
 
 _ROWS = [
@@ -189,11 +170,7 @@ def table(results: list[RunFigures], docs: int, big_rows: int, rate: float, ever
         " apart/reference |",
         "|---|---|---|---|",
     ]
-    for label, pick in _ROWS:
-        mine = statistics.median(_figure(r, pick) for r in by_mode["apart"])
-        reference = statistics.median(_figure(r, pick) for r in by_mode["one connection"])
-        ratio = f"{mine / reference:.2f}x" if reference else "-"
-        lines.append(f"| {label} | {mine:,.2f} | {reference:,.2f} | {ratio} |")
+    lines.extend(median_rows(results, "apart", "one connection", _ROWS))
     lines.append("")
     lines.append("per run (apart / one connection): update due to durable p99, max (ms):")
     for ours, theirs in zip(by_mode["apart"], by_mode["one connection"], strict=True):
