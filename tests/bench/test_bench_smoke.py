@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.bench import checkpoints, maintenance, merge, reads, run
+from tests.bench import checkpoints, durable, maintenance, merge, reads, run
 from tests.support.services import service_unavailable
 
 SMOKE = {
@@ -183,3 +184,25 @@ def test_merge_bench_times_both_ways_on_the_same_rows() -> None:
     text = merge.table(timings, edits=300, repeat=1)
     assert "| 200 |" in text
     assert "groups / reference" in text
+
+
+def test_durable_bench_commits_every_way(tmp_path: Path) -> None:
+    """The durable-appends bench in its smallest form: every way commits at the pace asked,
+    alternating, the SQLite ways really append to the store's file, and the table has a
+    row for each way and the estimate of a log beside SQLite."""
+    results, refused = durable.measure(rate=200, seconds=0.2, repeat=2, folder=tmp_path)
+
+    ran = [w for w in durable.WAYS if w not in refused]
+    assert set(refused) <= {"log O_DIRECT|O_DSYNC"}  # only a tmpfs refuses, and only that
+    assert [r.way for r in results] == ran + ran[::-1]
+    for r in results:
+        assert r.commits == 40
+        assert r.cpu_us > 0
+        assert 0 < r.wall_us["p50"] <= r.wall_us["p99"]
+    with sqlite3.connect(tmp_path / "coreport.db") as conn:
+        (rows,) = conn.execute("SELECT count(*) FROM updates").fetchone()
+    assert rows == 4 * 40  # the store's way and NORMAL, twice each
+    text = durable.table(results, refused, rate=200)
+    for way in ran:
+        assert f"| {way} |" in text
+    assert "A log beside SQLite" in text
