@@ -47,7 +47,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coreport.stores.sqlite import _append, _connect, migrate
@@ -190,7 +190,7 @@ def _one_run(way: str, folder: Path, filled: Path, rate: float, seconds: float) 
         with _log(folder / "bench.log", way) as commit:
             figures = _paced(commit, rate, seconds)
         (folder / "bench.log").unlink()
-    return RunFigures(way, figures.commits, figures.cpu_us, figures.system_us, figures.wall_us)
+    return replace(figures, way=way)
 
 
 def measure(
