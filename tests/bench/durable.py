@@ -269,8 +269,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         results, refused = measure(args.rate, args.seconds, args.repeat, Path(folder))
+        where = file_system(Path(folder))
     print(table(results, refused, args.rate))
+    print(f"Files under {Path(folder).parent}: {where}.")
     return 0
+
+
+def file_system(path: Path, mounts: str | None = None) -> str:
+    """The file system ``path`` is on, as ``mounts`` (by default ``/proc/mounts``) names
+    it (the longest mount point that holds it), and a warning for one in memory, whose
+    syncs write nothing."""
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text()
+        except OSError:
+            return "file system unknown (no /proc/mounts)"
+    resolved = path.resolve()
+    best = ("", "unknown", "unknown")
+    for line in mounts.splitlines():
+        device, point, kind = line.split()[:3]
+        if resolved.is_relative_to(point) and len(point) >= len(best[0]):
+            best = (point, device, kind)
+    point, device, kind = best
+    text = f"{kind} ({device} on {point})"
+    if kind in ("tmpfs", "ramfs"):
+        text += ", in memory: its syncs write nothing, so these figures say nothing of a disk"
+    return text
 
 
 if __name__ == "__main__":

@@ -206,3 +206,12 @@ def test_durable_bench_commits_every_way(tmp_path: Path) -> None:
     for way in ran:
         assert f"| {way} |" in text
     assert "A log beside SQLite" in text
+
+
+def test_durable_bench_names_the_file_system_and_warns_of_one_in_memory() -> None:
+    mounts = "/dev/vda / ext4 rw 0 0\ntmpfs /tmp tmpfs rw 0 0\n/dev/vdb /tmp/disk xfs rw 0 0\n"
+
+    assert durable.file_system(Path("/srv/data"), mounts) == "ext4 (/dev/vda on /)"
+    assert durable.file_system(Path("/tmp/disk/x"), mounts) == "xfs (/dev/vdb on /tmp/disk)"
+    in_memory = durable.file_system(Path("/tmp/x"), mounts)
+    assert in_memory.startswith("tmpfs (tmpfs on /tmp), in memory")
