@@ -39,7 +39,7 @@ from pathlib import Path
 import uvloop
 
 from coreport.stores.sqlite import SQLiteStore
-from tests.bench.store_runs import append_at_pace, append_ms, median_rows, on_copies, quantiles
+from tests.bench.store_runs import append_at_pace, append_ms, on_copies, quantiles, side_by_side
 
 MODES = ("store", "in commit")
 
@@ -142,25 +142,15 @@ _ROWS = [
 
 
 def table(results: list[RunFigures], docs: int, rows: int, rate: float, seconds: float) -> str:
-    by_mode = {mode: [r for r in results if r.mode == mode] for mode in MODES}
-    runs = len(by_mode["store"])
-    lines = [
+    return side_by_side(
+        results,
+        MODES,
         f"WAL checkpoints: {docs:,} documents x {rows} stored updates, one append a time to a"
-        f" random one at {rate:,.0f}/s for {seconds:g} s, on uvloop (medians of {runs} runs"
-        " each, alternating)",
-        "",
-        "| figure | store (checkpoints on its worker) | in commit (reference) | store/reference |",
-        "|---|---|---|---|",
-    ]
-    lines.extend(median_rows(results, "store", "in commit", _ROWS))
-    lines.append("")
-    lines.append("per run (store / in commit): update due to durable p99.9, loop lag max (ms):")
-    for ours, theirs in zip(by_mode["store"], by_mode["in commit"], strict=True):
-        lines.append(
-            f"  {ours.append_ms['p99.9']:.2f} / {theirs.append_ms['p99.9']:.2f},"
-            f" {ours.lag_ms['max']:.2f} / {theirs.lag_ms['max']:.2f}"
-        )
-    return "\n".join(lines)
+        f" random one at {rate:,.0f}/s for {seconds:g} s, on uvloop",
+        ("store (checkpoints on its worker)", "in commit (reference)"),
+        _ROWS,
+        ("update due to durable p99.9, loop lag max", ("append p99.9", "lag max")),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

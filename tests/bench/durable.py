@@ -51,7 +51,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coreport.stores.sqlite import _append, _connect, migrate
-from tests.bench.store_runs import quantiles
+from tests.bench.store_runs import alternating, quantiles
 
 STORE = "SQLite FULL (the store)"
 NORMAL = "SQLite NORMAL"
@@ -93,6 +93,8 @@ def _paced(commit: Callable[[int], object], rate: float, seconds: float) -> RunF
         commit(i)
         walls.append(time.perf_counter() - started)
         next_at += gap
+        # The pace itself, not a wait for anything: commits due every ``gap`` seconds,
+        # as a server's come, with the disk and the CPU idle in between.
         pause = next_at - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
@@ -202,14 +204,13 @@ def measure(
     asyncio.run(migrate(filled))
     results: list[RunFigures] = []
     refused: dict[str, str] = {}
-    for i in range(repeat):
-        for way in ways if i % 2 == 0 else ways[::-1]:
-            if way in refused:
-                continue
-            try:
-                results.append(_one_run(way, folder, filled, rate, seconds))
-            except Unsupported as exc:
-                refused[way] = str(exc)
+    for _, way in alternating(ways, repeat):
+        if way in refused:
+            continue
+        try:
+            results.append(_one_run(way, folder, filled, rate, seconds))
+        except Unsupported as exc:
+            refused[way] = str(exc)
     return results, refused
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import uvloop
 
 from coreport.stores.sqlite import SQLiteStore
-from tests.bench.store_runs import append_at_pace, append_ms, median_rows, on_copies
+from tests.bench.store_runs import append_at_pace, append_ms, on_copies, side_by_side
 
 MODES = ("apart", "one connection")
 _BIG = "reports/bench-big"
@@ -159,26 +159,16 @@ _ROWS = [
 
 
 def table(results: list[RunFigures], docs: int, big_rows: int, rate: float, every: float) -> str:
-    by_mode = {mode: [r for r in results if r.mode == mode] for mode in MODES}
-    runs = len(by_mode["apart"])
-    lines = [
+    return side_by_side(
+        results,
+        MODES,
         f"Long reads: {docs:,} documents and one of {big_rows:,} rows; one append at a time to"
         f" a random one at {rate:,.0f}/s while, every {every:g} s, the positions of all or a load"
-        f" of the large one (medians of {runs} runs each, alternating)",
-        "",
-        "| figure | apart (reads on their own connection) | one connection (reference) |"
-        " apart/reference |",
-        "|---|---|---|---|",
-    ]
-    lines.extend(median_rows(results, "apart", "one connection", _ROWS))
-    lines.append("")
-    lines.append("per run (apart / one connection): update due to durable p99, max (ms):")
-    for ours, theirs in zip(by_mode["apart"], by_mode["one connection"], strict=True):
-        lines.append(
-            f"  {ours.append_ms['p99']:.2f} / {theirs.append_ms['p99']:.2f},"
-            f" {ours.append_ms['max']:.2f} / {theirs.append_ms['max']:.2f}"
-        )
-    return "\n".join(lines)
+        " of the large one",
+        ("apart (reads on their own connection)", "one connection (reference)"),
+        _ROWS,
+        ("update due to durable p99, max", ("append p99", "append max")),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

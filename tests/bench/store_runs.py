@@ -1,7 +1,8 @@
-"""What the benches of the SQLite documents' store share (``checkpoints.py``, ``reads.py``):
-two ways run alternately, each on a fresh copy of one filled file; appends made one at a
-time at a steady pace and timed from when each was due; a table of the medians side by
-side with their ratio."""
+"""What the benches of the SQLite documents' store share (``checkpoints.py``, ``reads.py``,
+and ``durable.py`` for the order of its runs): two ways run alternately, each on a fresh
+copy of one filled file; appends made one at a time at a steady pace and timed from when
+each was due; a table of the medians side by side with their ratio and each run's
+figures."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import random
 import shutil
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -56,6 +57,14 @@ async def append_at_pace(
     return appends
 
 
+def alternating(modes: Sequence[str], repeat: int) -> Iterator[tuple[int, str]]:
+    """``(round, mode)`` for ``repeat`` rounds of every mode, the order reversed every
+    other round, so that no way always runs first (or last) on a machine that drifts."""
+    for i in range(repeat):
+        for mode in modes if i % 2 == 0 else modes[::-1]:
+            yield i, mode
+
+
 async def on_copies(
     filled: Path,
     folder: Path,
@@ -67,14 +76,13 @@ async def on_copies(
     other round), each on a fresh copy of ``filled``, synced first (else the first
     checkpoint's sync would write the whole copy out)."""
     results = []
-    for i in range(repeat):
-        for mode in modes if i % 2 == 0 else modes[::-1]:
-            copy = folder / f"run{i}-{mode.replace(' ', '-')}" / "coreport.db"
-            copy.parent.mkdir()
-            shutil.copyfile(filled, copy)
-            _sync(copy)
-            results.append(await run(copy, mode))
-            shutil.rmtree(copy.parent)
+    for i, mode in alternating(modes, repeat):
+        copy = folder / f"run{i}-{mode.replace(' ', '-')}" / "coreport.db"
+        copy.parent.mkdir()
+        shutil.copyfile(filled, copy)
+        _sync(copy)
+        results.append(await run(copy, mode))
+        shutil.rmtree(copy.parent)
     return results
 
 
@@ -106,3 +114,32 @@ def median_rows(
         ratio = f"{ours / theirs:.2f}x" if theirs else "-"
         lines.append(f"| {label} | {ours:,.2f} | {theirs:,.2f} | {ratio} |")
     return lines
+
+
+def side_by_side(
+    results: Sequence[R],
+    modes: tuple[str, str],
+    title: str,
+    columns: tuple[str, str],
+    rows: Sequence[tuple[str, str]],
+    per_run: tuple[str, Sequence[str]],
+) -> str:
+    """The table of two ways, ``modes`` (``mine``, then the reference): ``title``, a row
+    of medians per ``(label, pick)`` of ``rows`` under the ``columns`` headings, then, for
+    ``per_run``'s ``(label, picks)``, each run's figures, mine / the reference's."""
+    mine, reference = modes
+    runs = {mode: [r for r in results if r.mode == mode] for mode in modes}
+    lines = [
+        f"{title} (medians of {len(runs[mine])} runs each, alternating)",
+        "",
+        f"| figure | {columns[0]} | {columns[1]} | {mine}/reference |",
+        "|---|---|---|---|",
+    ]
+    lines.extend(median_rows(results, mine, reference, rows))
+    label, picks = per_run
+    lines.append("")
+    lines.append(f"per run ({mine} / {reference}): {label} (ms):")
+    for ours, theirs in zip(runs[mine], runs[reference], strict=True):
+        pairs = (f"{figure(ours, pick):.2f} / {figure(theirs, pick):.2f}" for pick in picks)
+        lines.append("  " + ", ".join(pairs))
+    return "\n".join(lines)
