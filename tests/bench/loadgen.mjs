@@ -19,6 +19,7 @@
 
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import http from 'node:http'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 
@@ -848,6 +849,227 @@ const scenarioS8 = async (opts) => {
   }
 }
 
+// -- S9: live panels -----------------------------------------------------------------------
+
+/** The server's HTTP origin, from a room URL (`ws://host:port/ws/reports/{room}`). */
+const httpOrigin = url => {
+  const u = new URL(url.replace('{room}', 'x'))
+  return `${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`
+}
+
+/** A JSON request with the keep-alive `agent`; resolves to `{ status, body }`. */
+const requestJson = (agent, origin, method, path, payload) => new Promise((resolve, reject) => {
+  const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload))
+  const headers = body ? { 'content-type': 'application/json', 'content-length': body.length } : {}
+  const req = http.request(`${origin}${path}`, { method, agent, headers }, res => {
+    const chunks = []
+    res.on('data', chunk => chunks.push(chunk))
+    res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }))
+    res.on('error', reject)
+  })
+  req.on('error', reject)
+  req.end(body)
+})
+
+/**
+ * A Server-Sent Events stream (`GET path`): `onEvent(kind, data)` for each event, `ready`
+ * resolves once the server says its subscriptions are in place (the `: subscribed`
+ * comment), `close()` ends it.
+ */
+const openEventStream = (origin, path, onEvent, onEnd) => new Promise((resolve, reject) => {
+  const req = http.get(`${origin}${path}`, { headers: { accept: 'text/event-stream' } }, res => {
+    if (res.statusCode !== 200) {
+      reject(new Error(`stream answered ${res.statusCode}`))
+      res.resume()
+      return
+    }
+    res.setEncoding('utf8')
+    let buffered = ''
+    let kind = 'message'
+    let data = []
+    let subscribed = false
+    res.on('data', chunk => {
+      buffered += chunk
+      let at
+      while ((at = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, at)
+        buffered = buffered.slice(at + 1)
+        if (line === '') {
+          if (data.length) onEvent(kind, data.join('\n'))
+          kind = 'message'
+          data = []
+        } else if (line.startsWith('event: ')) {
+          kind = line.slice(7)
+        } else if (line.startsWith('data: ')) {
+          data.push(line.slice(6))
+        } else if (line === ': subscribed' && !subscribed) {
+          subscribed = true
+          resolve({ close: () => req.destroy() })
+        }
+      }
+    })
+    res.on('end', () => onEnd('ended'))
+    res.on('error', error => onEnd(error.message))
+  })
+  req.on('error', error => { reject(error); onEnd(error.message) })
+})
+
+/**
+ * A report shown in a meeting while its runs train: `runs` runs each log a row of
+ * `metrics` metrics `rate` times a second through the Runs API, as the Python SDK's
+ * uploader sends them (one request in flight per run; rows that come due meanwhile go in
+ * the next), and `viewers` people have the report open, each browser following every run
+ * on the live stream (Server-Sent Events). The latency of a row is from when it came due
+ * to when a viewer's stream carried it, over every row and every viewer. Fails unless
+ * every viewer saw every row, with no `gap` event and no failed request.
+ */
+const scenarioS9 = async (opts) => {
+  const origin = httpOrigin(opts.urls[0])
+  const origins = opts.urls.map(httpOrigin)
+  const runs = opts.runs ?? 10
+  const viewers = opts.viewers ?? 50
+  const rate = opts.rate ?? 10
+  const metrics = opts.metrics ?? 4
+  const warmup = opts.warmup ?? 2
+  const duration = opts.duration ?? 10
+  const drain = opts.drain ?? 3
+  const agent = new http.Agent({ keepAlive: true, maxSockets: runs + 2 })
+  const project = `${opts.prefix}-s9`
+  const runIds = Array.from({ length: runs }, (_, r) => `${opts.prefix}-s9-r${r}`)
+  for (const id of runIds) {
+    const made = await requestJson(agent, origin, 'POST', `/api/projects/${project}/runs`, { id, name: id })
+    if (made.status !== 201) throw new Error(`creating run ${id} answered ${made.status}: ${made.body}`)
+  }
+  const perRun = Math.ceil(rate * (warmup + duration)) + 2
+  const dueTimes = Array.from({ length: runs }, () => new Float64Array(perRun + 1))
+  const due = new Int32Array(runs) // run r's last step due (steps start at 1)
+  const posted = new Int32Array(runs) // ... and last step sent
+  const inFlight = new Uint8Array(runs)
+  const requests = { sent: 0, failed: [] }
+  // seen[v * runs + r]: how many rows of run r viewer v has received.
+  const seen = new Int32Array(viewers * runs)
+  const latencies = new Samples()
+  const gaps = []
+  const ended = []
+  let events = 0
+  let rowsSeen = 0
+  let stopping = false
+  const span = { start: Infinity, end: Infinity }
+  let drained = null
+  let behind = 0
+  const byId = new Map(runIds.map((id, r) => [id, r]))
+
+  const streamPath = `/api/runs/stream?runs=${runIds.join(',')}`
+  const streams = []
+  for (let v = 0; v < viewers; v++) {
+    streams.push(await openEventStream(origins[v % origins.length], streamPath, (kind, data) => {
+      const now = performance.now()
+      events++
+      const message = JSON.parse(data)
+      if (kind === 'gap') { gaps.push(message); return }
+      const r = byId.get(message.run_id)
+      if (r === undefined) return
+      const at = v * runs + r
+      for (const row of message.rows) {
+        rowsSeen++
+        seen[at]++
+        const t = dueTimes[r][row.step]
+        if (t >= span.start && t < span.end) latencies.push(now - t)
+      }
+      if (drained !== null && seen[at] === due[r] && --behind === 0) drained()
+    }, why => { if (!stopping) ended.push(why) }))
+  }
+
+  const row = step => {
+    const m = {}
+    for (let k = 0; k < metrics; k++) m[`metric/${k}`] = Math.sin(step / 50 + k) + k
+    return { step, metrics: m }
+  }
+  const post = r => {
+    if (inFlight[r] || posted[r] === due[r]) return
+    const rows = []
+    for (let step = posted[r] + 1; step <= due[r]; step++) rows.push(row(step))
+    posted[r] = due[r]
+    inFlight[r] = 1
+    requests.sent++
+    requestJson(agent, origin, 'POST', `/api/runs/${runIds[r]}/history`, { rows })
+      .then(({ status, body }) => { if (status !== 200) requests.failed.push(`${status} ${body.slice(0, 200)}`) })
+      .catch(error => requests.failed.push(error.message))
+      .finally(() => { inFlight[r] = 0; post(r) })
+  }
+
+  const perMs = rate / 1000
+  const measured = await paced({
+    pids: opts.pids,
+    warmup,
+    duration,
+    span,
+    sendDue: elapsedMs => {
+      const now = performance.now()
+      for (let r = 0; r < runs; r++) {
+        const step = Math.min(perRun, Math.floor(elapsedMs * perMs + r / runs) + 1)
+        while (due[r] < step) dueTimes[r][++due[r]] = now
+        post(r)
+      }
+    }
+  })
+  const { seconds: windowSeconds, lagP99 } = measured
+  const genCpu = measured.selfCpu / windowSeconds
+
+  const countBehind = () => {
+    let n = 0
+    for (let v = 0; v < viewers; v++) for (let r = 0; r < runs; r++) if (seen[v * runs + r] < due[r]) n++
+    return n
+  }
+  behind = countBehind()
+  const drainMs = behind > 0 ? await waitAtMost(drain, done => { drained = done }) : 0
+  behind = countBehind()
+  stopping = true
+  for (const stream of streams) stream.close()
+  agent.destroy()
+
+  const sorted = latencies.sorted()
+  let rowsInWindow = 0
+  for (const times of dueTimes) for (const t of times) if (t >= span.start && t < span.end) rowsInWindow++
+  const achievedRate = rowsInWindow / windowSeconds
+  const details = {
+    runs,
+    viewers,
+    rate,
+    metrics,
+    rows_due: due.reduce((a, b) => a + b, 0),
+    rows_in_window: rowsInWindow,
+    requests: requests.sent,
+    rows_per_request: round(due.reduce((a, b) => a + b, 0) / requests.sent, 2),
+    samples: latencies.length,
+    events_received: events,
+    rows_received: rowsSeen,
+    gaps: gaps.length,
+    behind_after_drain: behind,
+    p50_ms: round(percentile(sorted, 0.5), 3),
+    p90_ms: round(percentile(sorted, 0.9), 3),
+    p99_ms: round(percentile(sorted, 0.99), 3),
+    max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 3),
+    drain_ms: round(drainMs, 1),
+    server_cpu_pct: round(100 * measured.serverCpu / windowSeconds, 1),
+    loadgen_cpu_pct: round(100 * genCpu, 1),
+    loadgen_lag_p99_ms: round(lagP99, 2),
+    generator_limits: generatorLimitsOf({ achievedRate, targetRate: rate * runs, lagP99, genCpu })
+  }
+  const problems = []
+  if (requests.failed.length) problems.push(`${requests.failed.length} history requests failed (${requests.failed[0]})`)
+  if (gaps.length) problems.push(`${gaps.length} gap events`)
+  if (ended.length) problems.push(`${ended.length} streams ended (${ended[0]})`)
+  if (behind) problems.push(`${behind} viewer/run pairs lack rows`)
+  if (!latencies.length) problems.push('no latency samples')
+  return {
+    ok: problems.length === 0,
+    error: problems.length ? problems.join('; ') : undefined,
+    figures: { server_cpu_pct: details.server_cpu_pct, p50_ms: details.p50_ms, p99_ms: details.p99_ms },
+    details
+  }
+}
+
 // -- S4: memory per open document ------------------------------------------------------
 
 /** A ~1 KB document: `edits` (20) inserts of 50 characters at random places, as one
@@ -1267,7 +1489,8 @@ const SCENARIOS = {
   S5: scenarioS5,
   S6: scenarioS6,
   S7: scenarioS7,
-  S8: scenarioS8
+  S8: scenarioS8,
+  S9: scenarioS9
 }
 
 const main = async () => {

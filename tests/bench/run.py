@@ -81,6 +81,7 @@ FULL: dict[str, dict[str, Any]] = {
     "S6": {"sockets": 1000, "docs": 100, "hold": 10, "settle": 2},
     "S7": {"docs": 10000, "batch": 100, "sampleEvery": 1000, "warmDocs": 1000, "check": 20},
     "S8": {"clients": 50, "rate": 5, "warmup": 2, "duration": 10},
+    "S9": {"runs": 10, "viewers": 50, "rate": 10, "metrics": 4, "warmup": 2, "duration": 10},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "S1": {**FULL["S1"], "warmup": 0.5, "duration": 2},
@@ -91,13 +92,15 @@ QUICK: dict[str, dict[str, Any]] = {
     "S6": {**FULL["S6"], "hold": 2, "settle": 1},
     "S7": {"docs": 2000, "batch": 100, "sampleEvery": 250, "warmDocs": 500, "check": 10},
     "S8": {**FULL["S8"], "warmup": 0.5, "duration": 2},
+    "S9": {**FULL["S9"], "warmup": 0.5, "duration": 2},
 }
-DEFAULT_SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8")
+DEFAULT_SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")
 # Scenarios that only some servers take part in. S7 measures documents going through load
 # from the store and unload back to it; the peers run in memory and have no such cycle: the
 # reference keeps every document until it stops, Hocuspocus and pycrdt-websocket drop a
-# document and its content when its last client leaves.
-ONLY: dict[str, tuple[str, ...]] = {"S7": ("coreport",)}
+# document and its content when its last client leaves. S9 measures coreport's Runs API and
+# live stream of metrics, which the peers do not have.
+ONLY: dict[str, tuple[str, ...]] = {"S7": ("coreport",), "S9": ("coreport", SCALED)}
 # Server settings a scenario needs: S7 has coreport unload a document 1 s after its last
 # client left (30 s by default), so that 10,000 documents cycle in a run of minutes.
 COREPORT_SCENARIO_ENV: dict[str, dict[str, str]] = {"S7": {"COREPORT_ROOM_IDLE_SECONDS": "1"}}
@@ -148,6 +151,11 @@ FIGURES: dict[str, tuple[Figure, ...]] = {
         Figure("p50_ms", "cursor move seen, p50 (ms)", 2),
         Figure("p99_ms", "cursor move seen, p99 (ms)", 2),
     ),
+    "S9": (
+        Figure("server_cpu_pct", "server CPU (% of one core)"),
+        Figure("p50_ms", "metric row logged to seen live, p50 (ms)", 2),
+        Figure("p99_ms", "metric row logged to seen live, p99 (ms)", 2),
+    ),
 }
 
 
@@ -182,6 +190,12 @@ def describe(scenario: str, params: dict[str, Any]) -> str:
         return (
             f"S8 presence: 1 doc x {p['clients']} clients, each moving its cursor {p['rate']} "
             f"times/s (awareness), {p['duration']} s measured"
+        )
+    if scenario == "S9":
+        return (
+            f"S9 live panels: {p['runs']} runs each logging a row of {p['metrics']} metrics "
+            f"{p['rate']} times/s (Runs API), {p['viewers']} viewers following every run "
+            f"(live stream), {p['duration']} s measured"
         )
     return (
         f"S7 load/unload: {p['docs']:,} docs of ~1 KB opened, written and closed {p['batch']} "
@@ -955,7 +969,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scenarios",
         default=",".join(DEFAULT_SCENARIOS),
-        help="comma-separated, from S1 ... S8 (default %(default)s)",
+        help="comma-separated, from S1 ... S9 (default %(default)s)",
     )
     parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS), help="default %(default)s")
     parser.add_argument("--json", type=Path, help="also write every raw result to this file")

@@ -24,6 +24,7 @@ SMOKE = {
     "S6": {"sockets": 200, "docs": 20, "hold": 0.5, "settle": 0.5},
     "S7": {"docs": 400, "batch": 50, "sampleEvery": 100, "warmDocs": 100, "check": 5},
     "S8": {"clients": 10, "rate": 5, "warmup": 0.5, "duration": 1.5},
+    "S9": {"runs": 3, "viewers": 5, "rate": 10, "metrics": 2, "warmup": 0.5, "duration": 1.5},
 }
 
 
@@ -95,7 +96,11 @@ def test_many_sockets_and_documents_cycling() -> None:
     require_servers()
 
     report = run.run_benchmark(
-        ["S6", "S7"], params=SMOKE, repeat=1, servers=["coreport", run.REFERENCE], disk_writes=0
+        ["S6", "S7", "S9"],
+        params=SMOKE,
+        repeat=1,
+        servers=["coreport", run.REFERENCE],
+        disk_writes=0,
     )
 
     for server in report.servers:
@@ -115,6 +120,16 @@ def test_many_sockets_and_documents_cycling() -> None:
     assert s7.details["reopened"] == 5
     assert [x["docs"] for x in s7.details["samples"]] == [0, 100, 200, 300, 400]
     assert isinstance(s7.figures["growth_kib_per_1000"], int | float)
+
+    # S9 too (the peers have no Runs API): every viewer saw every row of every run live.
+    assert ("S9", run.REFERENCE) not in report.outcomes
+    s9 = report.outcomes[("S9", "coreport")][0]
+    assert s9.ok, f"S9: {s9.error}"
+    assert s9.details["gaps"] == s9.details["behind_after_drain"] == 0
+    assert s9.details["rows_received"] == 5 * s9.details["rows_due"] > 0
+    assert s9.details["samples"] == 5 * s9.details["rows_in_window"] > 0
+    assert 0 < s9.details["requests"] <= s9.details["rows_due"]
+    assert s9.figures["p99_ms"] >= s9.figures["p50_ms"] > 0
     assert "n/a" in run.format_table(report)
     assert report.disk_before is None
     assert "disk where" not in run.render(report)
