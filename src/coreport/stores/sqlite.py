@@ -163,6 +163,11 @@ class WorkerStore:
         self._reader: _Worker | None = None
         self._lifecycle = asyncio.Lock()
 
+    @property
+    def path(self) -> Path:
+        """The SQLite file."""
+        return self._path
+
     async def open(self) -> None:
         """Open the file (creating it and its directory), set it up, apply migrations.
         Idempotent."""

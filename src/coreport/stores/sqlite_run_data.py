@@ -1,7 +1,10 @@
 """What a run accumulates, in SQLite: metric history, console lines, media.
 
 Functions of a connection, run by :class:`~coreport.stores.sqlite_runs.SQLiteRunStore` on its
-worker thread; each is one transaction. They also hold the helpers both modules share.
+worker thread; each is one transaction, except the two appends (``write_history``,
+``write_logs``), which run inside the one that their ``SharedCommits``
+(:mod:`coreport.stores.sqlite_shared`) opens for every append that came meanwhile. They
+also hold the helpers both modules share.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,26 +55,35 @@ RETURNING {_MEDIA_COLUMNS}
 _LINE_COUNT = "SELECT coalesce(max(line) + 1, 0) FROM run_logs WHERE run_id = ?"
 
 
-def append_history(
-    conn: sqlite3.Connection, run_id: str, rows: Sequence[HistoryRow], now: datetime
-) -> None:
+@dataclass(frozen=True, slots=True)
+class HistoryAppend:
+    """One call's rows of one run (see ``write_history``)."""
+
+    run_id: str
+    rows: Sequence[HistoryRow]
+    now: datetime
+
+
+def write_history(conn: sqlite3.Connection, append: HistoryAppend) -> None:
+    """Store ``append``'s rows, inside the caller's transaction."""
+    run_id = append.run_id
     # Later rows of a step overwrite earlier ones, here as in the upsert.
     points = {
         (key, row.step): (value, row.timestamp)
-        for row in rows
+        for row in append.rows
         for key, value in row.metrics.items()
     }
-    with _transaction(conn):
-        cursor = conn.execute(
-            "UPDATE runs SET updated_at = max(updated_at, ?) WHERE id = ?", (to_text(now), run_id)
-        )
-        if cursor.rowcount == 0:
-            raise RunNotFound(run_id)
-        conn.executemany(
-            _UPSERT_POINT,
-            # In primary-key order: the index is then filled front to back.
-            ((run_id, key, step, value, ts) for (key, step), (value, ts) in sorted(points.items())),
-        )
+    cursor = conn.execute(
+        "UPDATE runs SET updated_at = max(updated_at, ?) WHERE id = ?",
+        (to_text(append.now), run_id),
+    )
+    if cursor.rowcount == 0:
+        raise RunNotFound(run_id)
+    conn.executemany(
+        _UPSERT_POINT,
+        # In primary-key order: the index is then filled front to back.
+        ((run_id, key, step, value, ts) for (key, step), (value, ts) in sorted(points.items())),
+    )
 
 
 def history_keys(conn: sqlite3.Connection, run_id: str) -> list[str]:
@@ -99,21 +112,32 @@ def read_history(
     return result
 
 
-def append_logs(
-    conn: sqlite3.Connection, run_id: str, lines: Sequence[LogLine], first_line: int | None
-) -> int:
-    with _transaction(conn):
-        require_run(conn, run_id)
-        first: int = (
-            conn.execute(_LINE_COUNT, (run_id,)).fetchone()[0] if first_line is None else first_line
-        )
-        conn.executemany(
-            _UPSERT_LINE,
-            (
-                (run_id, first + i, line.stream, line.timestamp, line.text)
-                for i, line in enumerate(lines)
-            ),
-        )
+@dataclass(frozen=True, slots=True)
+class LogAppend:
+    """One call's console lines of one run (see ``write_logs``)."""
+
+    run_id: str
+    lines: Sequence[LogLine]
+    first_line: int | None
+
+
+def write_logs(conn: sqlite3.Connection, append: LogAppend) -> int:
+    """Store ``append``'s lines, inside the caller's transaction; the first one's number
+    (after the run's last line unless ``first_line`` is given)."""
+    run_id = append.run_id
+    require_run(conn, run_id)
+    first: int = (
+        conn.execute(_LINE_COUNT, (run_id,)).fetchone()[0]
+        if append.first_line is None
+        else append.first_line
+    )
+    conn.executemany(
+        _UPSERT_LINE,
+        (
+            (run_id, first + i, line.stream, line.timestamp, line.text)
+            for i, line in enumerate(append.lines)
+        ),
+    )
     return first
 
 

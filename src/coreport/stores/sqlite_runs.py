@@ -6,6 +6,10 @@ It opens its own connection and worker thread on the same file (the same design 
 A separate connection is a bulkhead: a large history query or ingest batch never queues in
 front of a document append, whose latency every live editor feels. Writes of the two still
 take turns on the file's write lock (the busy timeout makes them wait, not fail).
+
+History and console lines come from many runs at once, each of a sweep's runs sending its
+steps as they are logged: their appends share commits (:mod:`coreport.stores.sqlite_shared`),
+one sync of the log for all that came while the one before was committed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from coreport.runs.ports import (
@@ -37,11 +42,16 @@ from coreport.stores import sqlite_run_data as data
 from coreport.stores.run_queries import sqlite_run_query
 from coreport.stores.sqlite import WorkerStore, _transaction
 from coreport.stores.sqlite_run_data import from_text, to_text
+from coreport.stores.sqlite_shared import SharedCommits
 
 _RUN_COLUMNS = (
     "id, project, name, state, config, summary, tags, git_commit, repository, diff_summary, "
     "created_at, updated_at"
 )
+
+# At most this many metric values (or console lines) in one shared commit, unless a single
+# call brings more: about 5 ms of upserts, for which the file's write lock is held.
+_POINTS_PER_COMMIT = 2_000
 
 _PROJECTS = """
 SELECT p.name, p.created_at, count(r.id), max(r.updated_at)
@@ -54,6 +64,31 @@ class SQLiteRunStore(WorkerStore):
     """A :class:`~coreport.runs.ports.RunStore` in the SQLite file at ``path``."""
 
     label = "SQLite run store"
+
+    def __init__(self, path: Path, **options: Any) -> None:
+        super().__init__(path, **options)
+        # Many runs log at once (a sweep, every step of each): their appends share
+        # commits, one sync for all that came during the one before.
+        self._history = SharedCommits(
+            self,
+            "append history",
+            data.write_history,
+            size=lambda append: sum(len(row.metrics) for row in append.rows),
+            max_size=_POINTS_PER_COMMIT,
+        )
+        self._logs = SharedCommits(
+            self,
+            "append logs",
+            data.write_logs,
+            size=lambda append: len(append.lines),
+            max_size=_POINTS_PER_COMMIT,
+        )
+
+    async def close(self) -> None:
+        """Close the file once the appends handed over so far are committed."""
+        await self._history.drained()
+        await self._logs.drained()
+        await super().close()
 
     async def ping(self) -> None:
         await self._call("ping", lambda conn: conn.execute("SELECT 1").fetchone())
@@ -80,7 +115,7 @@ class SQLiteRunStore(WorkerStore):
         return await self._call("list projects", work)
 
     async def append_history(self, run_id: str, rows: Sequence[HistoryRow], now: datetime) -> None:
-        await self._call("append history", lambda c: data.append_history(c, run_id, rows, now))
+        await self._history(data.HistoryAppend(run_id, rows, now))
 
     async def history_keys(self, run_id: str) -> list[str]:
         return await self._call("list history keys", lambda c: data.history_keys(c, run_id))
@@ -101,9 +136,7 @@ class SQLiteRunStore(WorkerStore):
     async def append_logs(
         self, run_id: str, lines: Sequence[LogLine], first_line: int | None
     ) -> int:
-        return await self._call(
-            "append logs", lambda c: data.append_logs(c, run_id, lines, first_line)
-        )
+        return await self._logs(data.LogAppend(run_id, lines, first_line))
 
     async def read_logs(
         self, run_id: str, start: int, limit: int
