@@ -6,6 +6,7 @@ tests pass fakes and every instance of a scaled deployment runs one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -28,6 +29,7 @@ from coreport.runs.ports import (
     RunQuery,
     RunsError,
     RunStore,
+    Series,
 )
 from coreport.runs.schemas import (
     MAX_JSON_OBJECT_BYTES,
@@ -172,14 +174,9 @@ class RunService:
         stored = await self._store.read_history(
             run_id, list(dict.fromkeys(keys)), query.start_step, query.end_step
         )
-        return HistoryOut(
-            run_id=run_id,
-            max_points=query.max_points,
-            series={
-                key: SeriesOut.of(downsample(series, query.max_points), len(series.steps))
-                for key, series in stored.items()
-            },
-        )
+        # Off the event loop: a long run's series are hundreds of thousands of points.
+        series = await asyncio.to_thread(_reduced, stored, query.max_points)
+        return HistoryOut(run_id=run_id, max_points=query.max_points, series=series)
 
     async def log_lines(self, run_id: str, batch: LogBatch) -> int:
         """Store console lines; returns the number of the first one."""
@@ -276,3 +273,11 @@ def _merged(
 
 def _datetime(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _reduced(stored: Mapping[str, Series], max_points: int) -> dict[str, SeriesOut]:
+    """Each series downsampled to ``max_points``, with its count before."""
+    return {
+        key: SeriesOut.of(downsample(series, max_points), len(series.steps))
+        for key, series in stored.items()
+    }

@@ -64,6 +64,9 @@ class SQLiteRunStore(WorkerStore):
     """A :class:`~coreport.runs.ports.RunStore` in the SQLite file at ``path``."""
 
     label = "SQLite run store"
+    # A panel's history of a long run (800,000 points: half a second to read) must not
+    # hold up every run's appends, nor the reads of runs that each request makes.
+    reads_apart = True
 
     def __init__(self, path: Path, **options: Any) -> None:
         super().__init__(path, **options)
@@ -97,13 +100,15 @@ class SQLiteRunStore(WorkerStore):
         await self._call("create a run", lambda conn: _create_run(conn, run))
 
     async def get_run(self, run_id: str) -> Run:
+        # On the writing connection: a point lookup every request makes (its access
+        # check), which must not wait behind a panel's long read of history.
         return await self._call("read a run", lambda conn: _get_run(conn, run_id))
 
     async def update_run(self, run_id: str, change: RunChange, now: datetime) -> Run:
         return await self._call("update a run", lambda conn: _update_run(conn, run_id, change, now))
 
     async def list_runs(self, project: str, query: RunQuery) -> RunPage:
-        return await self._call("list runs", lambda conn: _list_runs(conn, project, query))
+        return await self._read("list runs", lambda conn: _list_runs(conn, project, query))
 
     async def list_projects(self) -> list[Project]:
         def work(conn: sqlite3.Connection) -> list[Project]:
@@ -112,13 +117,13 @@ class SQLiteRunStore(WorkerStore):
                 for name, created, count, last in conn.execute(_PROJECTS)
             ]
 
-        return await self._call("list projects", work)
+        return await self._read("list projects", work)
 
     async def append_history(self, run_id: str, rows: Sequence[HistoryRow], now: datetime) -> None:
         await self._history(data.HistoryAppend(run_id, rows, now))
 
     async def history_keys(self, run_id: str) -> list[str]:
-        return await self._call("list history keys", lambda c: data.history_keys(c, run_id))
+        return await self._read("list history keys", lambda c: data.history_keys(c, run_id))
 
     async def read_history(
         self,
@@ -129,7 +134,7 @@ class SQLiteRunStore(WorkerStore):
     ) -> dict[str, Series]:
         low = 0 if start_step is None else start_step
         high = data.MAX_INT if end_step is None else end_step
-        return await self._call(
+        return await self._read(
             "read history", lambda c: data.read_history(c, run_id, keys, low, high)
         )
 
@@ -141,7 +146,7 @@ class SQLiteRunStore(WorkerStore):
     async def read_logs(
         self, run_id: str, start: int, limit: int
     ) -> tuple[list[StoredLogLine], int]:
-        return await self._call("read logs", lambda c: data.read_logs(c, run_id, start, limit))
+        return await self._read("read logs", lambda c: data.read_logs(c, run_id, start, limit))
 
     async def put_media(self, run_id: str, media: NewMedia, now: datetime) -> MediaInfo:
         return await self._call("store media", lambda c: data.put_media(c, run_id, media, now))
@@ -149,12 +154,12 @@ class SQLiteRunStore(WorkerStore):
     async def list_media(
         self, run_id: str, key: str | None, step: int | None, limit: int, offset: int
     ) -> list[MediaInfo]:
-        return await self._call(
+        return await self._read(
             "list media", lambda c: data.list_media(c, run_id, key, step, limit, offset)
         )
 
     async def get_media(self, run_id: str, media_id: str) -> tuple[MediaInfo, bytes]:
-        return await self._call("read media", lambda c: data.get_media(c, run_id, media_id))
+        return await self._read("read media", lambda c: data.get_media(c, run_id, media_id))
 
 
 def _create_run(conn: sqlite3.Connection, run: Run) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from coreport.ports import BusError
+from coreport.runs import service as service_module
+from coreport.runs.downsample import downsample
+from coreport.runs.ports import Series
 from coreport.runs.schemas import (
     HistoryBatch,
     HistoryQuery,
@@ -101,6 +105,28 @@ async def test_history_reports_sampling(service: RunService) -> None:
     assert (series.total_points, series.sampled) == (100, True)
     assert len(series.steps) <= 10
     assert {0.0, 6.0} <= set(series.values)
+
+
+async def test_history_is_downsampled_off_the_event_loop(
+    service: RunService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long run's series are hundreds of thousands of points: reducing them on the loop
+    would hold up every socket of the instance for tens of milliseconds."""
+    await service.create_run("p", RunCreate())
+    rows = [{"step": i, "metrics": {"loss": float(i % 7), "acc": 1.0}} for i in range(50)]
+    await service.log_history("r1", batch(*rows))
+    threads: list[int] = []
+
+    def recording(series: Series, max_points: int) -> Series:
+        threads.append(threading.get_ident())
+        return downsample(series, max_points)
+
+    monkeypatch.setattr(service_module, "downsample", recording)
+    out = await service.history("r1", HistoryQuery(max_points=10))
+    assert sorted(out.series) == ["acc", "loss"]
+    assert len(threads) == 2
+    assert threading.get_ident() not in threads
+    assert (out.series["loss"].total_points, len(out.series["loss"].steps)) == (50, 10)
 
 
 def test_merge_patch_follows_rfc_7396() -> None:

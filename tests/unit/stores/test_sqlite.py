@@ -4,16 +4,20 @@ the lifecycle they share."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import re
 import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from coreport.ports import Compaction, StoreError
+from coreport.runs.ports import CodeRef, HistoryRow, Run
 from coreport.stores import sqlite as sqlite_store
 from coreport.stores.merge import merge_updates
 from coreport.stores.migrations import apply_sqlite, load_migrations
@@ -23,6 +27,12 @@ from coreport.stores.sqlite_reports import SQLiteReportStore
 from coreport.stores.sqlite_runs import SQLiteRunStore
 from tests.contract.ydocs import contents, make_edits, rebuild
 from tests.support.fakes import ManualClock
+
+_T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def _a_run(run_id: str) -> Run:
+    return Run(run_id, "p", run_id, "running", {}, {}, (), CodeRef(None, None, None), _T0, _T0)
 
 
 async def test_open_creates_the_directory_and_a_wal_file_with_full_sync(tmp_path: Path) -> None:
@@ -376,14 +386,55 @@ async def test_the_writing_connection_closes_even_when_the_reading_one_fails_to(
     reader._conn.close()
 
 
-async def test_the_domain_stores_read_on_their_one_connection(tmp_path: Path) -> None:
-    store = SQLiteRunStore(tmp_path / "coreport.db")
+@pytest.mark.parametrize("make", [SQLiteAccessStore, SQLiteReportStore])
+async def test_the_access_and_report_stores_read_on_their_one_connection(
+    tmp_path: Path, make: Callable[[Path], WorkerStore]
+) -> None:
+    store = make(tmp_path / "coreport.db")
     await store.open()
     try:
         assert store._reader is None
         assert await store._read("read", lambda conn: conn.execute("SELECT 1").fetchone()) == (1,)
     finally:
         await store.close()
+
+
+async def test_the_run_store_reads_beside_its_appends(tmp_path: Path) -> None:
+    """A panel's long history read, or a request's check of its run, does not wait for
+    the appends (nor they for it); a read sees every append committed before it."""
+    store = SQLiteRunStore(tmp_path / "coreport.db")
+    await store.open()
+    try:
+        await store.create_run(_a_run("r1"))
+        reader, worker = store._reader, store._worker
+        assert reader is not None
+        assert worker is not None
+        started, release = threading.Event(), threading.Event()
+
+        def long_read(conn: sqlite3.Connection) -> int:
+            count = conn.execute("SELECT count(*) FROM run_history").fetchone()[0]
+            started.set()
+            release.wait(10)
+            return int(count)
+
+        reading = asyncio.ensure_future(store._read("long read", long_read))
+        await asyncio.to_thread(started.wait, 10)
+        # Appends and reads of the run (every request's check) go on while it is held.
+        row = HistoryRow(1, 1.0, {"loss": 0.5})
+        await asyncio.wait_for(store.append_history("r1", [row], _T0), 5)
+        assert (await asyncio.wait_for(store.get_run("r1"), 5)).state == "running"
+        finish = functools.partial(dataclasses.replace, state="finished")
+        await asyncio.wait_for(store.update_run("r1", finish, _T0), 5)
+        assert not reading.done()
+        release.set()
+        assert await reading == 0  # begun before the append: it does not see it
+        assert (await store.read_history("r1", ["loss"]))["loss"].steps == [1]
+        assert (await store.get_run("r1")).state == "finished"
+        with pytest.raises(StoreError, match="readonly database"):
+            await store._read("write", lambda conn: conn.execute("DELETE FROM runs"))
+    finally:
+        await store.close()
+    assert not (tmp_path / "coreport.db-wal").exists()
 
 
 async def test_batches_commit_inline_up_to_a_size_and_the_busy_timeout_stays_put(
