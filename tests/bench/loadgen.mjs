@@ -922,6 +922,11 @@ const openEventStream = (origin, path, onEvent, onEnd) => new Promise((resolve, 
  * on the live stream (Server-Sent Events). The latency of a row is from when it came due
  * to when a viewer's stream carried it, over every row and every viewer. Fails unless
  * every viewer saw every row, with no `gap` event and no failed request.
+ *
+ * With `longRun` steps (0 by default), one more run is given that many steps of `metrics`
+ * metrics before the measurement, and while it goes on a panel reads that run's history
+ * (`max_points=1000`, as the report's charts ask) every `readEvery` seconds, one read at a
+ * time: what a long training run's chart, opened meanwhile, costs everyone else.
  */
 const scenarioS9 = async (opts) => {
   const origin = httpOrigin(opts.urls[0])
@@ -958,6 +963,22 @@ const scenarioS9 = async (opts) => {
   let drained = null
   let behind = 0
   const byId = new Map(runIds.map((id, r) => [id, r]))
+  const longRun = opts.longRun ?? 0
+  const readEvery = opts.readEvery ?? 0.5
+  const longId = `${opts.prefix}-s9-long`
+  const metricNames = Array.from({ length: metrics }, (_, k) => `metric/${k}`)
+  if (longRun > 0) {
+    const made = await requestJson(agent, origin, 'POST', `/api/projects/${project}/runs`, { id: longId })
+    if (made.status !== 201) throw new Error(`creating run ${longId} answered ${made.status}: ${made.body}`)
+    for (let first = 0; first < longRun; first += 5000) {
+      const rows = []
+      for (let step = first; step < Math.min(longRun, first + 5000); step++) rows.push({ step, metrics: Object.fromEntries(metricNames.map((m, k) => [m, Math.sin(step / 500 + k)])) })
+      const stored = await requestJson(agent, origin, 'POST', `/api/runs/${longId}/history`, { rows })
+      if (stored.status !== 200) throw new Error(`filling run ${longId} answered ${stored.status}: ${stored.body}`)
+    }
+  }
+  const reads = []
+  let reading = null
 
   const streamPath = `/api/runs/stream?runs=${runIds.join(',')}`
   const streams = []
@@ -1006,6 +1027,17 @@ const scenarioS9 = async (opts) => {
     span,
     sendDue: elapsedMs => {
       const now = performance.now()
+      if (longRun > 0 && reading === null && (!reads.length || now - reads.at(-1).at >= readEvery * 1000)) {
+        const at = now
+        const path = `/api/runs/${longId}/history?max_points=1000&keys=${metricNames.map(encodeURIComponent).join(',')}`
+        reading = requestJson(agent, origin, 'GET', path)
+          .then(({ status, body }) => {
+            if (status !== 200) requests.failed.push(`history read ${status} ${body.slice(0, 200)}`)
+            reads.push({ at, ms: performance.now() - at })
+          })
+          .catch(error => requests.failed.push(error.message))
+          .finally(() => { reading = null })
+      }
       for (let r = 0; r < runs; r++) {
         const step = Math.min(perRun, Math.floor(elapsedMs * perMs + r / runs) + 1)
         while (due[r] < step) dueTimes[r][++due[r]] = now
@@ -1024,6 +1056,7 @@ const scenarioS9 = async (opts) => {
   behind = countBehind()
   const drainMs = behind > 0 ? await waitAtMost(drain, done => { drained = done }) : 0
   behind = countBehind()
+  await reading
   stopping = true
   for (const stream of streams) stream.close()
   agent.destroy()
@@ -1054,7 +1087,10 @@ const scenarioS9 = async (opts) => {
     server_cpu_pct: round(100 * measured.serverCpu / windowSeconds, 1),
     loadgen_cpu_pct: round(100 * genCpu, 1),
     loadgen_lag_p99_ms: round(lagP99, 2),
-    generator_limits: generatorLimitsOf({ achievedRate, targetRate: rate * runs, lagP99, genCpu })
+    generator_limits: generatorLimitsOf({ achievedRate, targetRate: rate * runs, lagP99, genCpu }),
+    long_run_steps: longRun,
+    long_run_reads: reads.length,
+    long_run_read_ms: reads.length ? round(percentile(reads.map(r => r.ms).sort((a, b) => a - b), 0.5), 1) : null
   }
   const problems = []
   if (requests.failed.length) problems.push(`${requests.failed.length} history requests failed (${requests.failed[0]})`)
