@@ -24,7 +24,17 @@ SMOKE = {
     "S6": {"sockets": 200, "docs": 20, "hold": 0.5, "settle": 0.5},
     "S7": {"docs": 400, "batch": 50, "sampleEvery": 100, "warmDocs": 100, "check": 5},
     "S8": {"clients": 10, "rate": 5, "warmup": 0.5, "duration": 1.5},
-    "S9": {"runs": 3, "viewers": 5, "rate": 10, "metrics": 2, "warmup": 0.5, "duration": 1.5},
+    "S9": {
+        "runs": 3,
+        "viewers": 5,
+        "rate": 10,
+        "metrics": 2,
+        "warmup": 0.5,
+        "duration": 1.5,
+        # A long run, whose history a panel reads during the measurement.
+        "longRun": 12_000,
+        "readEvery": 0.3,
+    },
 }
 
 
@@ -130,6 +140,9 @@ def test_many_sockets_and_documents_cycling() -> None:
     assert s9.details["samples"] == 5 * s9.details["rows_in_window"] > 0
     assert 0 < s9.details["requests"] <= s9.details["rows_due"]
     assert s9.figures["p99_ms"] >= s9.figures["p50_ms"] > 0
+    assert s9.details["long_run_steps"] == 12_000
+    assert s9.details["long_run_reads"] >= 2
+    assert s9.details["long_run_read_ms"] > 0
     assert "n/a" in run.format_table(report)
     assert report.disk_before is None
     assert "disk where" not in run.render(report)

@@ -75,13 +75,15 @@ class SharedCommits(Generic[A, R]):
                 write = partial(each_alone, items=[item for item, _ in batch], write=self._write)
                 try:
                     outcomes = await self._store._call(self._what, write)
-                except BaseException as exc:  # the transaction's: every item in it failed
+                except Exception as exc:  # the transaction's: every item in it failed
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
                     continue
+                except BaseException:  # cancelled: so are the callers waiting for it
+                    for _, future in batch:
+                        future.cancel()
+                    raise
                 for (_, future), outcome in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
