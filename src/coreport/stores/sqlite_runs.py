@@ -5,7 +5,10 @@ It opens its own connection and worker thread on the same file (the same design 
 :mod:`coreport.stores.sqlite`: WAL, ``synchronous=FULL``, one thread owning the connection).
 A separate connection is a bulkhead: a large history query or ingest batch never queues in
 front of a document append, whose latency every live editor feels. Writes of the two still
-take turns on the file's write lock (the busy timeout makes them wait, not fail).
+take turns on the file's write lock (the busy timeout makes them wait, not fail). Its own
+reads that may be long (a chart's history of a long run, console lines, media, run lists)
+go on a second connection with a thread of its own (``reads_apart``), so that appends and
+each request's lookup of its run never wait behind them.
 
 History and console lines come from many runs at once, each of a sweep's runs sending its
 steps as they are logged: their appends share commits (:mod:`coreport.stores.sqlite_shared`),
