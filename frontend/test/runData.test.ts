@@ -44,6 +44,7 @@ describe('GridRuns', () => {
       vi.fn(async (url: string) => {
         requested.push(url)
         if (url.startsWith('/api/projects/')) return answer({ runs: [RUN] })
+        if (url.endsWith('/metrics')) return answer({ run_id: 'r1', keys: ['acc', 'loss'] })
         return answer({ run_id: 'r1', series: { loss: { steps: [0, 1], values: [1, 0.5] } } })
       }),
     )
@@ -102,8 +103,9 @@ describe('GridRuns', () => {
     requested.length = 0
     const first = await runs.discover()
     await runs.discover()
-    expect(first).toEqual({ metrics: ['loss'], configKeys: [] })
-    expect(requested).toEqual(['/api/runs/r1/history?max_points=2'])
+    expect(first).toEqual({ metrics: ['acc', 'loss'], configKeys: [] })
+    // The names alone, not a read of every series.
+    expect(requested).toEqual(['/api/runs/r1/metrics'])
     runs.stop()
   })
 })

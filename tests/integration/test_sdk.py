@@ -79,6 +79,7 @@ def test_a_thousand_points_arrive_exactly_once(server: ServerProcess) -> None:
             assert series.total_points == 1000
             assert series.steps == list(range(1000))
         assert history.series["loss"].values[999] == pytest.approx(1 / 1000)
+        assert sdk.metric_keys(run.id) == ["acc", "loss"]
         stored = sdk.get_run(run.id)
         assert stored.state == "finished"
         assert stored.summary == {"loss": pytest.approx(0.001), "acc": pytest.approx(0.999)}

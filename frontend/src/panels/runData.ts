@@ -33,6 +33,12 @@ const DISCOVER_RUNS = 20
 /** Which metrics changed; `null`: the runs themselves changed, everything may have. */
 export type ChangedKeys = ReadonlySet<string> | null
 
+/** `GET /api/runs/{id}/metrics`. */
+interface MetricKeysBody {
+  run_id: string
+  keys: string[]
+}
+
 export interface Discovered {
   /** History keys and numeric summary keys the runs have. */
   metrics: string[]
@@ -129,9 +135,10 @@ export class GridRuns {
         for (const [key, value] of Object.entries(run.summary)) if (typeof value === 'number' && !key.startsWith('_')) metrics.add(key)
       }
       const answers = await Promise.allSettled(
-        this.runs.slice(0, DISCOVER_RUNS).map((run) => api<HistoryBody>('GET', `/api/runs/${encodeURIComponent(run.id)}/history?max_points=2`)),
+        // The names only: a long run's series are far too many points to read for them.
+        this.runs.slice(0, DISCOVER_RUNS).map((run) => api<MetricKeysBody>('GET', `/api/runs/${encodeURIComponent(run.id)}/metrics`)),
       )
-      for (const answer of answers) if (answer.status === 'fulfilled') for (const key of Object.keys(answer.value.series)) metrics.add(key)
+      for (const answer of answers) if (answer.status === 'fulfilled') for (const key of answer.value.keys) metrics.add(key)
       return { metrics: [...metrics].sort(), configKeys: configKeys(this.runs) }
     })
     return this.discovered

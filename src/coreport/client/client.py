@@ -16,7 +16,7 @@ from coreport.client.http import HttpApi
 from coreport.client.reports import Reports
 from coreport.client.run import Run
 from coreport.client.uploader import HistoryUploader, exponential_backoff
-from coreport.runs.views import HistoryOut, RunOut, RunPageOut
+from coreport.runs.views import HistoryOut, MetricKeysOut, RunOut, RunPageOut
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -158,3 +158,8 @@ class Client:
         }
         data = self.api.json("GET", f"/api/runs/{run_id}/history", params=params)
         return HistoryOut.model_validate(data)
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        """The names of the metrics the run has logged, sorted (no series are read)."""
+        data = self.api.json("GET", f"/api/runs/{run_id}/metrics")
+        return MetricKeysOut.model_validate(data).keys

@@ -178,6 +178,11 @@ class RunService:
         series = await asyncio.to_thread(_reduced, stored, query.max_points)
         return HistoryOut(run_id=run_id, max_points=query.max_points, series=series)
 
+    async def metric_keys(self, run_id: str) -> list[str]:
+        """The names of the metrics ``run_id`` has logged, sorted: what a panel editor
+        offers, without reading any series (a long run's are a second of CPU)."""
+        return await self._store.history_keys(run_id)
+
     async def log_lines(self, run_id: str, batch: LogBatch) -> int:
         """Store console lines; returns the number of the first one."""
         now = self._clock.wall()

@@ -98,6 +98,13 @@ class HistoryOut(BaseModel):
     series: dict[str, SeriesOut]
 
 
+class MetricKeysOut(BaseModel):
+    """``GET /api/runs/{run_id}/metrics``: the names of the metrics the run has logged."""
+
+    run_id: str
+    keys: list[str]
+
+
 class HistoryStoredOut(BaseModel):
     #: Distinct steps written (rows of one step in a batch count once).
     stored_steps: int

@@ -41,6 +41,7 @@ from coreport.runs.views import (
     LogsStoredOut,
     MediaListOut,
     MediaOut,
+    MetricKeysOut,
     ProjectListOut,
     ProjectOut,
     RunOut,
@@ -199,6 +200,13 @@ async def get_history(request: Request) -> Response:
 
 
 @_errors
+async def get_metric_keys(request: Request) -> Response:
+    run_id = (await _run(request, "read")).id
+    keys = await runs_of(request).metric_keys(run_id)
+    return model_response(MetricKeysOut(run_id=run_id, keys=keys))
+
+
+@_errors
 async def post_logs(request: Request) -> Response:
     run_id = (await _run(request, "write")).id
     body = await read_json(request, LogBatch, max_bytes=_BATCH_BODY)
@@ -265,6 +273,7 @@ routes: list[BaseRoute] = [
     Route("/api/runs/{run_id}", patch_run, methods=["PATCH"]),
     Route("/api/runs/{run_id}/history", post_history, methods=["POST"]),
     Route("/api/runs/{run_id}/history", get_history, methods=["GET"]),
+    Route("/api/runs/{run_id}/metrics", get_metric_keys, methods=["GET"]),
     Route("/api/runs/{run_id}/logs", post_logs, methods=["POST"]),
     Route("/api/runs/{run_id}/logs", get_logs, methods=["GET"]),
     Route("/api/runs/{run_id}/media", post_media, methods=["POST"]),

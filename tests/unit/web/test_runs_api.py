@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from coreport.runs.service import RunLimits
+from coreport.stores.sqlite_runs import SQLiteRunStore
 from tests.support.runs import client_of, instance_settings, runs_app
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
@@ -75,6 +76,7 @@ async def test_a_chosen_id_can_be_created_once(client: httpx.AsyncClient) -> Non
         ("PATCH", "/api/runs/nope"),
         ("POST", "/api/runs/nope/history"),
         ("GET", "/api/runs/nope/history"),
+        ("GET", "/api/runs/nope/metrics"),
         ("POST", "/api/runs/nope/logs"),
         ("GET", "/api/runs/nope/logs"),
         ("POST", "/api/runs/nope/media"),
@@ -189,6 +191,25 @@ async def test_history_is_downsampled_keeping_extremes(client: httpx.AsyncClient
     bad = await client.get(f"/api/runs/{run_id}/history?max_points=1&start_step=x")
     assert bad.status_code == 422
     assert sorted(locs(bad)) == [["query", "max_points"], ["query", "start_step"]]
+
+
+async def test_a_run_s_metric_names_come_without_its_series(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a panel editor offers: the names only, never a read of every point."""
+    run_id = await new_run(client)
+    empty = await client.get(f"/api/runs/{run_id}/metrics")
+    assert empty.json() == {"run_id": run_id, "keys": []}
+    await log(client, run_id, [{"step": 0, "metrics": {"loss": 1.0, "acc": 0.1}}])
+    await log(client, run_id, [{"step": 1, "metrics": {"lr": 0.01}}])
+
+    async def no_series(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the series were read")
+
+    monkeypatch.setattr(SQLiteRunStore, "read_history", no_series)
+    response = await client.get(f"/api/runs/{run_id}/metrics")
+    assert response.status_code == 200
+    assert response.json() == {"run_id": run_id, "keys": ["acc", "loss", "lr"]}
 
 
 async def test_listing_filters_sorts_and_pages(client: httpx.AsyncClient) -> None:
