@@ -395,6 +395,20 @@ const paced = async ({ pids, warmup, duration, span, sendDue, atWindow = () => {
   }
 }
 
+/** What a paced scenario reports of its measured window: the percentiles of its latencies
+ * (`sorted`), how long it waited for the last deliveries, and the CPU that the server and
+ * this generator spent (`measured`, from `paced`). */
+const windowFigures = (sorted, drainMs, measured) => ({
+  p50_ms: round(percentile(sorted, 0.5), 3),
+  p90_ms: round(percentile(sorted, 0.9), 3),
+  p99_ms: round(percentile(sorted, 0.99), 3),
+  max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 3),
+  drain_ms: round(drainMs, 1),
+  server_cpu_pct: round(100 * measured.serverCpu / measured.seconds, 1),
+  loadgen_cpu_pct: round(100 * measured.selfCpu / measured.seconds, 1),
+  loadgen_lag_p99_ms: round(measured.lagP99, 2)
+})
+
 /** Why this generator may have been the limit rather than the server. */
 const generatorLimitsOf = ({ achievedRate, targetRate, lagP99, genCpu }) => {
   const limits = []
@@ -529,14 +543,7 @@ const fanout = async ({ urls, pids, room, docs = 1, clients, writers, rate, warm
     unexpected_closes: unexpectedCloses.slice(0, 5),
     unexpected_close_count: unexpectedCloses.length,
     samples: latencies.length,
-    p50_ms: round(percentile(sorted, 0.5), 3),
-    p90_ms: round(percentile(sorted, 0.9), 3),
-    p99_ms: round(percentile(sorted, 0.99), 3),
-    max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 3),
-    drain_ms: round(drainMs, 1),
-    server_cpu_pct: round(100 * measured.serverCpu / windowSeconds, 1),
-    loadgen_cpu_pct: round(100 * genCpu, 1),
-    loadgen_lag_p99_ms: round(lagP99, 2),
+    ...windowFigures(sorted, drainMs, measured),
     loadgen_lag_max_ms: round(lagMax, 2),
     // CPU that neither the server nor this generator used: other work on the machine.
     // (Clamped: /proc/stat and per-process counters tick apart, so it can dip below 0.)
@@ -827,14 +834,7 @@ const scenarioS8 = async (opts) => {
     behind_after_drain: behind,
     unexpected_closes: unexpectedCloses.slice(0, 5),
     unexpected_close_count: unexpectedCloses.length,
-    p50_ms: round(percentile(sorted, 0.5), 3),
-    p90_ms: round(percentile(sorted, 0.9), 3),
-    p99_ms: round(percentile(sorted, 0.99), 3),
-    max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 3),
-    drain_ms: round(drainMs, 1),
-    server_cpu_pct: round(100 * measured.serverCpu / windowSeconds, 1),
-    loadgen_cpu_pct: round(100 * genCpu, 1),
-    loadgen_lag_p99_ms: round(lagP99, 2),
+    ...windowFigures(sorted, drainMs, measured),
     generator_limits: generatorLimits
   }
   const problems = []
@@ -929,8 +929,8 @@ const openEventStream = (origin, path, onEvent, onEnd) => new Promise((resolve, 
  * time: what a long training run's chart, opened meanwhile, costs everyone else.
  */
 const scenarioS9 = async (opts) => {
-  const origin = httpOrigin(opts.urls[0])
   const origins = opts.urls.map(httpOrigin)
+  const origin = origins[0] // where the rows are posted; viewers are spread over all
   const runs = opts.runs ?? 10
   const viewers = opts.viewers ?? 50
   const rate = opts.rate ?? 10
@@ -1065,28 +1065,22 @@ const scenarioS9 = async (opts) => {
   let rowsInWindow = 0
   for (const times of dueTimes) for (const t of times) if (t >= span.start && t < span.end) rowsInWindow++
   const achievedRate = rowsInWindow / windowSeconds
+  const rowsDue = due.reduce((a, b) => a + b, 0)
   const details = {
     runs,
     viewers,
     rate,
     metrics,
-    rows_due: due.reduce((a, b) => a + b, 0),
+    rows_due: rowsDue,
     rows_in_window: rowsInWindow,
     requests: requests.sent,
-    rows_per_request: round(due.reduce((a, b) => a + b, 0) / requests.sent, 2),
+    rows_per_request: round(rowsDue / requests.sent, 2),
     samples: latencies.length,
     events_received: events,
     rows_received: rowsSeen,
     gaps: gaps.length,
     behind_after_drain: behind,
-    p50_ms: round(percentile(sorted, 0.5), 3),
-    p90_ms: round(percentile(sorted, 0.9), 3),
-    p99_ms: round(percentile(sorted, 0.99), 3),
-    max_ms: round(sorted.length ? sorted[sorted.length - 1] : NaN, 3),
-    drain_ms: round(drainMs, 1),
-    server_cpu_pct: round(100 * measured.serverCpu / windowSeconds, 1),
-    loadgen_cpu_pct: round(100 * genCpu, 1),
-    loadgen_lag_p99_ms: round(lagP99, 2),
+    ...windowFigures(sorted, drainMs, measured),
     generator_limits: generatorLimitsOf({ achievedRate, targetRate: rate * runs, lagP99, genCpu }),
     long_run_steps: longRun,
     long_run_reads: reads.length,

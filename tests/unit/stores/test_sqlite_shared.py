@@ -14,7 +14,7 @@ import pytest
 from coreport.ports import StoreError
 from coreport.runs.ports import CodeRef, HistoryRow, LogLine, Run, RunNotFound
 from coreport.stores.sqlite_runs import SQLiteRunStore
-from coreport.stores.sqlite_shared import SharedCommits, each_alone
+from coreport.stores.sqlite_shared import Failed, SharedCommits, each_alone
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -84,7 +84,10 @@ async def test_appends_that_come_during_a_commit_share_the_next_one(tmp_path: Pa
         appends += [
             asyncio.ensure_future(store.append_history(f"r{i}", _rows(1), T0)) for i in range(1, 6)
         ]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # one turn: each append is handed over
+        # The worker is held, so nothing can finish: the first is in its queue, the other
+        # five wait for the commit after it.
+        assert len(store._history._waiting) == 5
         assert not any(a.done() for a in appends)
         release.set()
         await held
@@ -194,8 +197,9 @@ async def test_closing_commits_the_appends_handed_over_and_a_gone_caller_s_too(
     await asyncio.sleep(0)
     gone.cancel()  # the request went away; what it handed over is written all the same
     closing = asyncio.ensure_future(store.close())
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # one turn: close() now waits for the appends handed over
     assert not closing.done()
+    assert store._worker is not None  # the file is still open for them
     release.set()
     await held
     await closing
@@ -220,7 +224,9 @@ def test_each_alone_keeps_the_order_and_each_outcome(tmp_path: Path) -> None:
 
         outcomes = each_alone(conn, [5, None, 7], write)
         assert outcomes[0] == outcomes[2] == 2
-        assert "NOT NULL" in str(outcomes[1].error)  # type: ignore[union-attr]
+        failed = outcomes[1]
+        assert isinstance(failed, Failed)
+        assert "NOT NULL" in str(failed.error)
         # The failed item's first insert went with it.
         assert conn.execute("SELECT x FROM t ORDER BY rowid").fetchall() == [(1,), (5,), (1,), (7,)]
     finally:
