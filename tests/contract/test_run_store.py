@@ -8,8 +8,9 @@ beside the document tables under one migration history.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from coreport.ports import Store, StoreError
+from coreport.runs.downsample import downsample
 from coreport.runs.filters import parse_run_query
 from coreport.runs.ports import (
     CodeRef,
@@ -30,7 +32,9 @@ from coreport.runs.ports import (
     RunNotFound,
     RunQuery,
     RunStore,
+    Series,
     SortKey,
+    StoredSeries,
     ValueFilter,
 )
 from coreport.stores import postgres, postgres_runs, sqlite, sqlite_runs
@@ -210,11 +214,12 @@ async def test_history_is_idempotent_per_step_and_merges_metrics(runs: RunStore)
     await runs.append_history("r1", [HistoryRow(4, 200.0, {"acc": 0.9, "loss": 0.15})], T0)
 
     history = await runs.read_history("r1", ["loss", "acc", "missing"])
-    assert history["loss"].steps == [0, 1, 2, 3, 4]
-    assert history["loss"].values == [1.0, 0.5, 1.0 / 3, 0.25, 0.15]
-    assert history["loss"].timestamps == [100.0, 101.0, 102.0, 103.0, 200.0]
-    assert (history["acc"].steps, history["acc"].values) == ([4], [0.9])
-    assert history["missing"].steps == []
+    loss = history["loss"].points
+    assert loss.steps == [0, 1, 2, 3, 4]
+    assert loss.values == [1.0, 0.5, 1.0 / 3, 0.25, 0.15]
+    assert loss.timestamps == [100.0, 101.0, 102.0, 103.0, 200.0]
+    assert (history["acc"].points.steps, history["acc"].points.values) == ([4], [0.9])
+    assert history["missing"] == StoredSeries(Series([], [], []), 0)
     assert await runs.history_keys("r1") == ["acc", "loss"]
 
 
@@ -222,7 +227,7 @@ async def test_within_a_batch_the_later_row_of_a_step_wins(runs: RunStore) -> No
     await runs.create_run(make_run())
     rows = [HistoryRow(1, 1.0, {"loss": 1.0}), HistoryRow(1, 2.0, {"loss": 2.0})]
     await runs.append_history("r1", rows, T0)
-    series = (await runs.read_history("r1", ["loss"]))["loss"]
+    series = (await runs.read_history("r1", ["loss"]))["loss"].points
     assert (series.steps, series.values, series.timestamps) == ([1], [2.0], [2.0])
 
 
@@ -233,7 +238,7 @@ async def test_a_failing_history_batch_stores_nothing(runs: RunStore) -> None:
     bad = [HistoryRow(1, 1.0, {"loss": 0.5}), HistoryRow(2, 1.0, {"loss": math.nan})]
     with pytest.raises(StoreError):
         await runs.append_history("r1", bad, T0 + timedelta(seconds=1))
-    assert (await runs.read_history("r1", ["loss"]))["loss"].steps == [0]
+    assert (await runs.read_history("r1", ["loss"]))["loss"].points.steps == [0]
     assert (await runs.get_run("r1")).updated_at == T0
 
 
@@ -243,8 +248,45 @@ async def test_history_bumps_updated_at_and_reads_step_ranges(runs: RunStore) ->
     await runs.append_history("r1", rows, T0 + timedelta(seconds=3))
     assert (await runs.get_run("r1")).updated_at == T0 + timedelta(seconds=3)
     window = await runs.read_history("r1", ["x"], start_step=25, end_step=60)
-    assert window["x"].steps == [30, 40, 50, 60]
-    assert (await runs.read_history("r1", ["x"], end_step=10))["x"].steps == [0, 10]
+    points = Series([30, 40, 50, 60], [30.0, 40.0, 50.0, 60.0], [0.0] * 4)
+    assert window["x"] == StoredSeries(points, 4)
+    assert (await runs.read_history("r1", ["x"], end_step=10))["x"].points.steps == [0, 10]
+
+
+def _wave(step: int) -> float:
+    # Repeats every 7 steps, so equal values (ties) fall in most buckets.
+    return float((step * 5) % 7) - 3.0
+
+
+@pytest.mark.parametrize(
+    ("name", "steps"),
+    [
+        ("every step", range(3_000)),
+        ("every 10th step, from 40", range(40, 30_040, 10)),
+        ("unevenly spaced", [*range(0, 1_000), *range(1_003, 5_000, 3), 9_999]),
+    ],
+)
+async def test_a_budgeted_read_keeps_the_points_of_min_max_indices(
+    runs: RunStore, name: str, steps: Sequence[int]
+) -> None:
+    """Whatever way a store picks them (SQLite looks up each bucket's extremes when the steps
+    are evenly spaced, PostgreSQL ranks them in SQL), they are the ones the Python rule
+    keeps of the full series, timestamps included, for every budget and step range."""
+    await runs.create_run(make_run())
+    rows = [HistoryRow(step, 1_000.0 + step / 4, {"y": _wave(step)}) for step in steps]
+    for start in range(0, len(rows), 2_000):
+        await runs.append_history("r1", rows[start : start + 2_000], T0)
+    reads = [(None, None), (45, None), (None, 2_500), (1_000, 2_000)]
+    for (low, high), budget in itertools.product(reads, [2, 3, 4, 5, 100, 1_000, 50_000]):
+        full = (await runs.read_history("r1", ["y"], low, high))["y"]
+        reduced = (await runs.read_history("r1", ["y"], low, high, max_points=budget))["y"]
+        assert reduced == StoredSeries(downsample(full.points, budget), full.stored), (
+            name,
+            low,
+            high,
+            budget,
+        )
+        assert full.stored == len(full.points.steps)
 
 
 async def test_log_lines_append_in_order_and_retries_replace(runs: RunStore) -> None:
@@ -296,7 +338,7 @@ async def test_two_instances_see_each_others_writes(run_backend: RunBackend) -> 
     first, second = await run_backend.opened(), await run_backend.opened()
     await first.create_run(make_run())
     await second.append_history("r1", [HistoryRow(0, 1.0, {"loss": 1.0})], T0)
-    assert (await first.read_history("r1", ["loss"]))["loss"].values == [1.0]
+    assert (await first.read_history("r1", ["loss"]))["loss"].points.values == [1.0]
 
 
 async def test_a_closed_store_refuses_calls(run_backend: RunBackend) -> None:

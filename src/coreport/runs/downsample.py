@@ -6,42 +6,67 @@ the first and the last are cut into equal-count buckets, and each bucket keeps i
 and its highest point, in step order. The first and last points, and the series' global
 minimum and maximum, always survive.
 
-Pure Python on plain sequences: no I/O, easy to property-test.
+Pure Python on plain sequences: no I/O, easy to property-test. The run stores apply the same
+rule where the points are (:func:`buckets` says where each bucket starts and ends), so that a
+chart of a long run does not carry every point into Python; the contract tests hold them to
+:func:`min_max_indices`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from coreport.runs.ports import Series
 
 
-def min_max_indices(values: Sequence[float], max_points: int) -> list[int]:
-    """Ascending indices of the points of ``values`` to keep, at most ``max_points``.
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    """Where the min and max are taken when ``count`` points exceed a budget: the
+    half-open index ranges, in order, and whether the first and last points are kept
+    besides (they are, unless the budget is below 4)."""
 
-    Every index is kept when they fit. Otherwise the first and last are kept and the rest are
-    split into ``(max_points - 2) // 2`` buckets of near-equal size, each keeping the index of
-    its minimum and of its maximum (once when they coincide). Budgets below 4 keep only the
-    global minimum and maximum.
-    """
+    ranges: list[tuple[int, int]]
+    keeps_ends: bool
+
+
+def buckets(count: int, max_points: int) -> Buckets | None:
+    """The buckets that fit ``count`` points into ``max_points``, or ``None`` when every
+    point fits. The points between the first and the last are split into
+    ``(max_points - 2) // 2`` ranges of near-equal size; budgets below 4 have one range,
+    all of the points. A store that reduces a series itself follows these ranges."""
     if max_points < 2:
         raise ValueError(f"max_points must be at least 2, not {max_points}")
-    count = len(values)
     if count <= max_points:
-        return list(range(count))
-    values = list(values)
-    buckets = (max_points - 2) // 2
-    if buckets == 0:
-        return sorted({_argmin(values, 0, count), _argmax(values, 0, count)})
+        return None
+    inner_buckets = (max_points - 2) // 2
+    if inner_buckets == 0:
+        return Buckets([(0, count)], keeps_ends=False)
     inner = count - 2
-    kept = [0]
-    for bucket in range(buckets):
-        start = 1 + bucket * inner // buckets
-        stop = 1 + (bucket + 1) * inner // buckets
-        if start == stop:
-            continue
+    # count > max_points >= 2 * inner_buckets + 2, so no range is empty.
+    return Buckets(
+        [
+            (1 + bucket * inner // inner_buckets, 1 + (bucket + 1) * inner // inner_buckets)
+            for bucket in range(inner_buckets)
+        ],
+        keeps_ends=True,
+    )
+
+
+def min_max_indices(values: Sequence[float], max_points: int) -> list[int]:
+    """Ascending indices of the points of ``values`` to keep, at most ``max_points``:
+    every index when they fit, otherwise the index of the minimum and of the maximum of
+    each of the :func:`buckets` (once when they coincide, the first of equal values),
+    and the first and last index when the buckets keep the ends."""
+    layout = buckets(len(values), max_points)
+    if layout is None:
+        return list(range(len(values)))
+    values = list(values)
+    kept = [0] if layout.keeps_ends else []
+    for start, stop in layout.ranges:
         kept.extend(sorted({_argmin(values, start, stop), _argmax(values, start, stop)}))
-    kept.append(count - 1)
+    if layout.keeps_ends:
+        kept.append(len(values) - 1)
     return kept
 
 

@@ -159,6 +159,15 @@ class Series:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredSeries:
+    """What a store read of one metric: its ``points`` in the step range (all of them, or
+    as many as a budget allows), and how many it has stored in that range."""
+
+    points: Series
+    stored: int
+
+
+@dataclass(frozen=True, slots=True)
 class LogLine:
     text: str
     stream: Literal["stdout", "stderr"]
@@ -251,9 +260,13 @@ class RunStore(Protocol):
         keys: Sequence[str],
         start_step: int | None = None,
         end_step: int | None = None,
-    ) -> dict[str, Series]:
-        """Every stored point of ``keys`` with ``start_step <= step <= end_step`` (bounds
-        optional); a key without points maps to an empty series."""
+        max_points: int | None = None,
+    ) -> dict[str, StoredSeries]:
+        """The points of ``keys`` with ``start_step <= step <= end_step`` (bounds
+        optional), every one, or with ``max_points`` the ones
+        :func:`coreport.runs.downsample.min_max_indices` keeps: a long run's chart needs a
+        thousand of its million points, and the store picks them without handing the rest
+        over. A key without points maps to an empty series."""
 
     async def append_logs(
         self, run_id: str, lines: Sequence[LogLine], first_line: int | None

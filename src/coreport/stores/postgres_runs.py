@@ -29,8 +29,8 @@ from coreport.runs.ports import (
     RunNotFound,
     RunPage,
     RunQuery,
-    Series,
     StoredLogLine,
+    StoredSeries,
 )
 from coreport.stores import postgres_run_data as data
 from coreport.stores.postgres_pool import PooledStore
@@ -160,11 +160,12 @@ class PostgresRunStore(PooledStore):
         keys: Sequence[str],
         start_step: int | None = None,
         end_step: int | None = None,
-    ) -> dict[str, Series]:
+        max_points: int | None = None,
+    ) -> dict[str, StoredSeries]:
         low = 0 if start_step is None else start_step
         high = data.MAX_INT if end_step is None else end_step
         async with self._connection("read history") as conn:
-            return await data.read_history(conn, run_id, keys, low, high)
+            return await data.read_history(conn, run_id, keys, low, high, max_points)
 
     async def append_logs(
         self, run_id: str, lines: Sequence[LogLine], first_line: int | None

@@ -9,6 +9,7 @@ also hold the helpers both modules share.
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from coreport.runs.downsample import Buckets, buckets, downsample
 from coreport.runs.ports import (
     HistoryRow,
     LogLine,
@@ -25,6 +27,7 @@ from coreport.runs.ports import (
     RunNotFound,
     Series,
     StoredLogLine,
+    StoredSeries,
 )
 from coreport.stores.sqlite import _transaction
 
@@ -96,20 +99,111 @@ def history_keys(conn: sqlite3.Connection, run_id: str) -> list[str]:
 
 
 def read_history(
-    conn: sqlite3.Connection, run_id: str, keys: Sequence[str], low: int, high: int
-) -> dict[str, Series]:
-    result = {}
+    conn: sqlite3.Connection,
+    run_id: str,
+    keys: Sequence[str],
+    low: int,
+    high: int,
+    max_points: int | None,
+) -> dict[str, StoredSeries]:
     # One read transaction: every series is read from the same state of the file.
     with _transaction(conn, "DEFERRED"):
         require_run(conn, run_id)
-        for key in keys:
-            rows = conn.execute(
-                "SELECT step, value, ts FROM run_history WHERE run_id = ? AND key = ? "
-                "AND step BETWEEN ? AND ? ORDER BY step",
-                (run_id, key, low, min(high, MAX_INT)),
-            ).fetchall()
-            result[key] = Series([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-    return result
+        ranges = ((run_id, key, low, min(high, MAX_INT)) for key in keys)
+        return {where[1]: _read_series(conn, where, max_points) for where in ranges}
+
+
+# One metric's points in a step range are one range of the primary key.
+_IN_RANGE = "run_id = ? AND key = ? AND step BETWEEN ? AND ?"
+_POINTS = f"SELECT step, value, ts FROM run_history WHERE {_IN_RANGE} ORDER BY step"
+_COUNT = f"SELECT count(*) FROM run_history WHERE {_IN_RANGE}"
+_FIRST_STEP = f"SELECT step FROM run_history WHERE {_IN_RANGE} ORDER BY step LIMIT 1"
+_LAST_STEP = f"SELECT step FROM run_history WHERE {_IN_RANGE} ORDER BY step DESC LIMIT 1"
+_OFF_STRIDE = f"SELECT count(*) FROM run_history WHERE {_IN_RANGE} AND (step - ?) % ? != 0"
+
+# The step of the lowest and of the highest point of each bucket (a JSON array of
+# [first step, last step] pairs), the earlier step of equal values as min_max_indices
+# picks: a seek and a short scan of the primary key each, none of it in Python.
+_EXTREMES = """
+SELECT
+    (SELECT step FROM run_history
+     WHERE run_id = :run AND key = :key
+       AND step BETWEEN json_extract(bucket.value, '$[0]') AND json_extract(bucket.value, '$[1]')
+     ORDER BY value, step LIMIT 1),
+    (SELECT step FROM run_history
+     WHERE run_id = :run AND key = :key
+       AND step BETWEEN json_extract(bucket.value, '$[0]') AND json_extract(bucket.value, '$[1]')
+     ORDER BY value DESC, step LIMIT 1)
+FROM json_each(:buckets) AS bucket
+"""
+_POINTS_AT = """
+SELECT step, value, ts FROM run_history
+WHERE run_id = ? AND key = ? AND step IN (SELECT value FROM json_each(?)) ORDER BY step
+"""
+
+
+def _read_series(
+    conn: sqlite3.Connection, where: tuple[str, str, int, int], max_points: int | None
+) -> StoredSeries:
+    """One metric's points, fit into ``max_points`` by min_max_indices' rule.
+
+    Reading a long run's 200,000 points into Python to keep 1,000 of them cost about
+    150 ms of the interpreter per metric. When the steps are evenly spaced (a metric
+    logged every step, or every n steps: the usual case), a point's index gives its step,
+    so the buckets are step ranges and SQLite finds their extremes itself (about 60 ms per
+    such metric, with the interpreter free meanwhile: the sqlite3 module releases it while
+    SQLite works). Unevenly spaced series are read whole and reduced here.
+    """
+    if max_points is not None:
+        (count,) = conn.execute(_COUNT, where).fetchone()
+        layout = buckets(count, max_points)
+        stride = None if layout is None else _stride(conn, where, count)
+        if layout is not None and stride is not None:
+            return StoredSeries(_extremes(conn, where, layout, count, *stride), count)
+    rows = conn.execute(_POINTS, where).fetchall()
+    points = Series([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    if max_points is not None:
+        points = downsample(points, max_points)  # the same series when it fits
+    return StoredSeries(points, len(rows))
+
+
+def _stride(
+    conn: sqlite3.Connection, where: tuple[str, str, int, int], count: int
+) -> tuple[int, int] | None:
+    """``(first step, stride)`` when the ``count`` (at least 2) steps in ``where`` are
+    ``first, first + stride, ...``; ``None`` when they are not evenly spaced."""
+    (first,) = conn.execute(_FIRST_STEP, where).fetchone()
+    (last,) = conn.execute(_LAST_STEP, where).fetchone()
+    stride, rest = divmod(last - first, count - 1)
+    if rest:
+        return None
+    # Steps are distinct: ``count`` of them between first and last, (count - 1) strides
+    # apart, are every multiple of the stride there when each is one (always so for 1).
+    if stride > 1 and conn.execute(_OFF_STRIDE, (*where, first, stride)).fetchone()[0]:
+        return None
+    return first, stride
+
+
+def _extremes(
+    conn: sqlite3.Connection,
+    where: tuple[str, str, int, int],
+    layout: Buckets,
+    count: int,
+    first: int,
+    stride: int,
+) -> Series:
+    """The points :func:`min_max_indices` keeps of the ``count`` points in ``where``,
+    whose i-th step is ``first + i * stride``."""
+    run_id, key, _, _ = where
+    bounds = [
+        [first + start * stride, first + (stop - 1) * stride] for start, stop in layout.ranges
+    ]
+    params = {"run": run_id, "key": key, "buckets": json.dumps(bounds)}
+    steps = {step for pair in conn.execute(_EXTREMES, params) for step in pair}
+    if layout.keeps_ends:
+        steps |= {first, first + (count - 1) * stride}
+    rows = conn.execute(_POINTS_AT, (run_id, key, json.dumps(sorted(steps)))).fetchall()
+    return Series([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,8 +38,8 @@ from coreport.runs.ports import (
     RunNotFound,
     RunPage,
     RunQuery,
-    Series,
     StoredLogLine,
+    StoredSeries,
 )
 from coreport.stores import sqlite_run_data as data
 from coreport.stores.run_queries import sqlite_run_query
@@ -134,11 +134,12 @@ class SQLiteRunStore(WorkerStore):
         keys: Sequence[str],
         start_step: int | None = None,
         end_step: int | None = None,
-    ) -> dict[str, Series]:
+        max_points: int | None = None,
+    ) -> dict[str, StoredSeries]:
         low = 0 if start_step is None else start_step
         high = data.MAX_INT if end_step is None else end_step
         return await self._read(
-            "read history", lambda c: data.read_history(c, run_id, keys, low, high)
+            "read history", lambda c: data.read_history(c, run_id, keys, low, high, max_points)
         )
 
     async def append_logs(

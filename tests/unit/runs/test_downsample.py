@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coreport.runs.downsample import downsample, min_max_indices
+from coreport.runs.downsample import Buckets, buckets, downsample, min_max_indices
 from coreport.runs.ports import Series
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
@@ -63,3 +65,28 @@ def test_properties(values: list[float], budget: int) -> None:
     elif budget >= 4:
         assert kept[0] == 0
         assert kept[-1] == len(values) - 1
+
+
+@given(count=st.integers(min_value=0, max_value=5_000), budget=st.integers(2, 1_200))
+def test_the_buckets_cover_the_points_between_the_ends_without_gaps(
+    count: int, budget: int
+) -> None:
+    """What a store that reduces a series itself follows: non-empty ranges, in order,
+    covering every point but the kept ends."""
+    layout = buckets(count, budget)
+    if count <= budget:
+        assert layout is None
+        return
+    assert layout is not None
+    covered = (1, count - 1) if layout.keeps_ends else (0, count)
+    assert layout.keeps_ends == (budget >= 4)
+    assert layout.ranges[0][0] == covered[0]
+    assert layout.ranges[-1][1] == covered[1]
+    assert all(start < stop for start, stop in layout.ranges)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(layout.ranges))
+    assert 2 * len(layout.ranges) + 2 * layout.keeps_ends <= budget
+
+
+def test_a_small_budget_has_one_bucket_of_every_point() -> None:
+    assert buckets(5, 3) == Buckets([(0, 5)], keeps_ends=False)
+    assert buckets(10, 6) == Buckets([(1, 5), (5, 9)], keeps_ends=True)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from coreport.ports import BusError
-from coreport.runs import service as service_module
 from coreport.runs.downsample import downsample
-from coreport.runs.ports import Series
+from coreport.runs.ports import Series, StoredSeries
 from coreport.runs.schemas import (
     HistoryBatch,
     HistoryQuery,
@@ -32,6 +31,7 @@ from coreport.runs.service import (
 from coreport.runs.views import (
     LiveRows,
 )
+from coreport.stores import sqlite_run_data
 from coreport.stores.sqlite_runs import SQLiteRunStore
 from tests.support.fakes import ManualClock, RecordingBus
 
@@ -107,26 +107,44 @@ async def test_history_reports_sampling(service: RunService) -> None:
     assert {0.0, 6.0} <= set(series.values)
 
 
-async def test_history_is_downsampled_off_the_event_loop(
-    service: RunService, monkeypatch: pytest.MonkeyPatch
+async def test_history_is_reduced_by_the_store_off_the_event_loop(
+    service: RunService, store: SQLiteRunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A long run's series are hundreds of thousands of points: reducing them on the loop
-    would hold up every socket of the instance for tens of milliseconds."""
+    """A long run's series are hundreds of thousands of points: the store gets the budget
+    and picks the points (in SQLite, or in Python on its own thread for a series whose
+    steps are uneven), so the loop neither receives them all nor reduces them."""
     await service.create_run("p", RunCreate())
-    rows = [{"step": i, "metrics": {"loss": float(i % 7), "acc": 1.0}} for i in range(50)]
-    await service.log_history("r1", batch(*rows))
+    rows = [{"step": i, "metrics": {"loss": float(i % 7)}} for i in range(50)]
+    uneven = [{"step": i * i, "metrics": {"acc": float(i % 5)}} for i in range(40)]
+    await service.log_history("r1", batch(*rows, *uneven))
+    budgets: list[int | None] = []
+    read = store.read_history
+
+    async def recording_read(
+        run_id: str,
+        keys: Sequence[str],
+        start_step: int | None = None,
+        end_step: int | None = None,
+        max_points: int | None = None,
+    ) -> dict[str, StoredSeries]:
+        budgets.append(max_points)
+        return await read(run_id, keys, start_step, end_step, max_points)
+
     threads: list[int] = []
 
-    def recording(series: Series, max_points: int) -> Series:
+    def recording_downsample(series: Series, max_points: int) -> Series:
         threads.append(threading.get_ident())
         return downsample(series, max_points)
 
-    monkeypatch.setattr(service_module, "downsample", recording)
+    monkeypatch.setattr(store, "read_history", recording_read)
+    monkeypatch.setattr(sqlite_run_data, "downsample", recording_downsample)
     out = await service.history("r1", HistoryQuery(max_points=10))
+    assert budgets == [10]
     assert sorted(out.series) == ["acc", "loss"]
-    assert len(threads) == 2
-    assert threading.get_ident() not in threads
     assert (out.series["loss"].total_points, len(out.series["loss"].steps)) == (50, 10)
+    assert (out.series["acc"].total_points, len(out.series["acc"].steps)) == (40, 10)
+    assert len(threads) == 1  # the uneven series only
+    assert threading.get_ident() not in threads
 
 
 def test_merge_patch_follows_rfc_7396() -> None:

@@ -428,7 +428,7 @@ async def test_the_run_store_reads_beside_its_appends(tmp_path: Path) -> None:
         assert not reading.done()
         release.set()
         assert await reading == 0  # begun before the append: it does not see it
-        assert (await store.read_history("r1", ["loss"]))["loss"].steps == [1]
+        assert (await store.read_history("r1", ["loss"]))["loss"].points.steps == [1]
         assert (await store.get_run("r1")).state == "finished"
         with pytest.raises(StoreError, match="readonly database"):
             await store._read("write", lambda conn: conn.execute("DELETE FROM runs"))

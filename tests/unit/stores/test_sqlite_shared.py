@@ -97,7 +97,7 @@ async def test_appends_that_come_during_a_commit_share_the_next_one(tmp_path: Pa
         await store.append_history("r0", _rows(2), T0)
         assert len(commits) == 3
         for i in range(6):
-            assert (await store.read_history(f"r{i}", ["m0"]))["m0"].steps == (
+            assert (await store.read_history(f"r{i}", ["m0"]))["m0"].points.steps == (
                 [1, 2] if i == 0 else [1]
             )
     finally:
@@ -126,9 +126,9 @@ async def test_an_append_that_fails_in_a_shared_commit_fails_alone(tmp_path: Pat
         with pytest.raises(StoreError, match=r"SQLite append history failed on .*c\.db"):
             await bad
         assert await lines == 0
-        assert (await store.read_history("r1", ["m0"]))["m0"].steps == [0, 1]
+        assert (await store.read_history("r1", ["m0"]))["m0"].points.steps == [0, 1]
         assert (await store.get_run("r1")).updated_at == later
-        assert (await store.read_history("r2", ["m0"]))["m0"].steps == []
+        assert (await store.read_history("r2", ["m0"]))["m0"].points.steps == []
         assert (await store.get_run("r2")).updated_at == T0
     finally:
         await store.close()
@@ -151,7 +151,7 @@ async def test_a_failed_transaction_fails_every_append_in_it(tmp_path: Path) -> 
         other.execute("ROLLBACK")
         # Nothing is left behind: the next appends commit.
         await store.append_history("r1", _rows(2), T0)
-        assert (await store.read_history("r1", ["m0"]))["m0"].steps == [2]
+        assert (await store.read_history("r1", ["m0"]))["m0"].points.steps == [2]
     finally:
         other.close()
         await store.close()
@@ -207,7 +207,7 @@ async def test_closing_commits_the_appends_handed_over_and_a_gone_caller_s_too(
     reopened = await _opened(path)
     try:
         for run_id in ("r1", "r2"):
-            assert (await reopened.read_history(run_id, ["m0"]))["m0"].steps == [1]
+            assert (await reopened.read_history(run_id, ["m0"]))["m0"].points.steps == [1]
     finally:
         await reopened.close()
 
