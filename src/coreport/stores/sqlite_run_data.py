@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from coreport.runs.downsample import Buckets, buckets, downsample
+from coreport.runs.downsample import Buckets, buckets
 from coreport.runs.ports import (
     HistoryRow,
     LogLine,
@@ -117,13 +117,14 @@ def read_history(
 _IN_RANGE = "run_id = ? AND key = ? AND step BETWEEN ? AND ?"
 _POINTS = f"SELECT step, value, ts FROM run_history WHERE {_IN_RANGE} ORDER BY step"
 _COUNT = f"SELECT count(*) FROM run_history WHERE {_IN_RANGE}"
-_FIRST_STEP = f"SELECT step FROM run_history WHERE {_IN_RANGE} ORDER BY step LIMIT 1"
-_LAST_STEP = f"SELECT step FROM run_history WHERE {_IN_RANGE} ORDER BY step DESC LIMIT 1"
-_OFF_STRIDE = f"SELECT count(*) FROM run_history WHERE {_IN_RANGE} AND (step - ?) % ? != 0"
-
+# The step OFFSET points after a step: SQLite seeks to it and steps over the rows between.
+_STEP_AFTER = """
+SELECT step FROM run_history WHERE run_id = ? AND key = ? AND step > ? AND step <= ?
+ORDER BY step LIMIT 1 OFFSET ?
+"""
 # The step of the lowest and of the highest point of each bucket (a JSON array of
 # [first step, last step] pairs), the earlier step of equal values as min_max_indices
-# picks: a seek and a short scan of the primary key each, none of it in Python.
+# picks: a seek and a short scan of the primary key each.
 _EXTREMES = """
 SELECT
     (SELECT step FROM run_history
@@ -145,64 +146,61 @@ WHERE run_id = ? AND key = ? AND step IN (SELECT value FROM json_each(?)) ORDER 
 def _read_series(
     conn: sqlite3.Connection, where: tuple[str, str, int, int], max_points: int | None
 ) -> StoredSeries:
-    """One metric's points, fit into ``max_points`` by min_max_indices' rule.
+    """One metric's points, every one or as many as min_max_indices keeps of
+    ``max_points``.
 
-    Reading a long run's 200,000 points into Python to keep 1,000 of them cost about
-    150 ms of the interpreter per metric. When the steps are evenly spaced (a metric
-    logged every step, or every n steps: the usual case), a point's index gives its step,
-    so the buckets are step ranges and SQLite finds their extremes itself (about 60 ms per
-    such metric, with the interpreter free meanwhile: the sqlite3 module releases it while
-    SQLite works). Unevenly spaced series are read whole and reduced here.
+    Reading a long run's 200,000 points into Python to keep 1,000 of them cost about 150 ms
+    of the interpreter per metric. SQLite finds them itself instead (about 80 ms per such
+    metric, the interpreter free meanwhile: the sqlite3 module lets go of it while SQLite
+    works), and only the kept points become Python objects.
     """
     if max_points is not None:
         (count,) = conn.execute(_COUNT, where).fetchone()
         layout = buckets(count, max_points)
-        stride = None if layout is None else _stride(conn, where, count)
-        if layout is not None and stride is not None:
-            return StoredSeries(_extremes(conn, where, layout, count, *stride), count)
+        if layout is not None:
+            return StoredSeries(_extremes(conn, where, layout, count), count)
     rows = conn.execute(_POINTS, where).fetchall()
-    points = Series([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-    if max_points is not None:
-        points = downsample(points, max_points)  # the same series when it fits
-    return StoredSeries(points, len(rows))
-
-
-def _stride(
-    conn: sqlite3.Connection, where: tuple[str, str, int, int], count: int
-) -> tuple[int, int] | None:
-    """``(first step, stride)`` when the ``count`` (at least 2) steps in ``where`` are
-    ``first, first + stride, ...``; ``None`` when they are not evenly spaced."""
-    (first,) = conn.execute(_FIRST_STEP, where).fetchone()
-    (last,) = conn.execute(_LAST_STEP, where).fetchone()
-    stride, rest = divmod(last - first, count - 1)
-    if rest:
-        return None
-    # Steps are distinct: ``count`` of them between first and last, (count - 1) strides
-    # apart, are every multiple of the stride there when each is one (always so for 1).
-    if stride > 1 and conn.execute(_OFF_STRIDE, (*where, first, stride)).fetchone()[0]:
-        return None
-    return first, stride
+    return StoredSeries(_series(rows), len(rows))
 
 
 def _extremes(
-    conn: sqlite3.Connection,
-    where: tuple[str, str, int, int],
-    layout: Buckets,
-    count: int,
-    first: int,
-    stride: int,
+    conn: sqlite3.Connection, where: tuple[str, str, int, int], layout: Buckets, count: int
 ) -> Series:
-    """The points :func:`min_max_indices` keeps of the ``count`` points in ``where``,
-    whose i-th step is ``first + i * stride``."""
-    run_id, key, _, _ = where
+    """The points :func:`min_max_indices` keeps of the ``count`` points in ``where``."""
+    run_id, key, _, high = where
+    ends = [0, count - 1] if layout.keeps_ends else []
+    edges = sorted({*ends, *(start for start, _ in layout.ranges), layout.ranges[-1][1]})
+    step_at = dict(
+        zip(edges, _steps_at(conn, where, [i for i in edges if i < count]), strict=False)
+    )
+    # A bucket's steps run up to the step before the next bucket's first; steps are integers.
     bounds = [
-        [first + start * stride, first + (stop - 1) * stride] for start, stop in layout.ranges
+        [step_at[start], step_at[stop] - 1 if stop < count else high]
+        for start, stop in layout.ranges
     ]
     params = {"run": run_id, "key": key, "buckets": json.dumps(bounds)}
-    steps = {step for pair in conn.execute(_EXTREMES, params) for step in pair}
-    if layout.keeps_ends:
-        steps |= {first, first + (count - 1) * stride}
-    rows = conn.execute(_POINTS_AT, (run_id, key, json.dumps(sorted(steps)))).fetchall()
+    kept = {step for pair in conn.execute(_EXTREMES, params) for step in pair}
+    kept.update(step_at[index] for index in ends)
+    return _series(conn.execute(_POINTS_AT, (run_id, key, json.dumps(sorted(kept)))).fetchall())
+
+
+def _steps_at(
+    conn: sqlite3.Connection, where: tuple[str, str, int, int], indices: Sequence[int]
+) -> list[int]:
+    """The steps of the points at ``indices`` (ascending) among those in ``where``, each
+    found by skipping from the one before."""
+    run_id, key, low, high = where
+    steps: list[int] = []
+    index, step = -1, low - 1
+    for wanted in indices:
+        skip = wanted - index - 1
+        (step,) = conn.execute(_STEP_AFTER, (run_id, key, step, high, skip)).fetchone()
+        steps.append(step)
+        index = wanted
+    return steps
+
+
+def _series(rows: Sequence[tuple[int, float, float]]) -> Series:
     return Series([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from coreport.ports import BusError
-from coreport.runs.downsample import downsample
-from coreport.runs.ports import Series, StoredSeries
+from coreport.runs.ports import StoredSeries
 from coreport.runs.schemas import (
     HistoryBatch,
     HistoryQuery,
@@ -31,7 +29,6 @@ from coreport.runs.service import (
 from coreport.runs.views import (
     LiveRows,
 )
-from coreport.stores import sqlite_run_data
 from coreport.stores.sqlite_runs import SQLiteRunStore
 from tests.support.fakes import ManualClock, RecordingBus
 
@@ -107,12 +104,11 @@ async def test_history_reports_sampling(service: RunService) -> None:
     assert {0.0, 6.0} <= set(series.values)
 
 
-async def test_history_is_reduced_by_the_store_off_the_event_loop(
+async def test_history_is_reduced_by_the_store(
     service: RunService, store: SQLiteRunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A long run's series are hundreds of thousands of points: the store gets the budget
-    and picks the points (in SQLite, or in Python on its own thread for a series whose
-    steps are uneven), so the loop neither receives them all nor reduces them."""
+    and picks the points, so the event loop never receives the others."""
     await service.create_run("p", RunCreate())
     rows = [{"step": i, "metrics": {"loss": float(i % 7)}} for i in range(50)]
     uneven = [{"step": i * i, "metrics": {"acc": float(i % 5)}} for i in range(40)]
@@ -130,21 +126,12 @@ async def test_history_is_reduced_by_the_store_off_the_event_loop(
         budgets.append(max_points)
         return await read(run_id, keys, start_step, end_step, max_points)
 
-    threads: list[int] = []
-
-    def recording_downsample(series: Series, max_points: int) -> Series:
-        threads.append(threading.get_ident())
-        return downsample(series, max_points)
-
     monkeypatch.setattr(store, "read_history", recording_read)
-    monkeypatch.setattr(sqlite_run_data, "downsample", recording_downsample)
     out = await service.history("r1", HistoryQuery(max_points=10))
     assert budgets == [10]
     assert sorted(out.series) == ["acc", "loss"]
     assert (out.series["loss"].total_points, len(out.series["loss"].steps)) == (50, 10)
     assert (out.series["acc"].total_points, len(out.series["acc"].steps)) == (40, 10)
-    assert len(threads) == 1  # the uneven series only
-    assert threading.get_ident() not in threads
 
 
 def test_merge_patch_follows_rfc_7396() -> None:

@@ -1,8 +1,8 @@
 """How the SQLite run store reads a long series for a chart: which rows reach Python.
 
 That it keeps the same points as ``min_max_indices`` is the contract's to check
-(tests/contract/test_run_store.py, on both stores); here, that an evenly spaced series is
-reduced inside SQLite and only an uneven one is read whole.
+(tests/contract/test_run_store.py, on both stores); here, that a long series is reduced
+inside SQLite, evenly spaced or not, and that only the kept points are fetched.
 """
 
 from __future__ import annotations
@@ -68,32 +68,24 @@ def _full_reads(statements: Sequence[str]) -> list[str]:
     ]
 
 
-def test_an_evenly_spaced_series_is_reduced_inside_sqlite(
-    traced: tuple[sqlite3.Connection, list[str]],
+@pytest.mark.parametrize("key", ["even", "uneven"])
+def test_a_long_series_is_reduced_inside_sqlite(
+    traced: tuple[sqlite3.Connection, list[str]], key: str
 ) -> None:
     conn, statements = traced
-    whole = _read(conn, "even", None)
+    whole = _read(conn, key, None)
     assert whole.stored == 20_000
     assert len(_full_reads(statements)) == 1
     statements.clear()
 
-    reduced = _read(conn, "even", 1_000)
+    reduced = _read(conn, key, 1_000)
     assert reduced == StoredSeries(downsample(whole.points, 1_000), 20_000)
     assert _full_reads(statements) == []
-    # One statement finds every bucket's extremes, one fetches the kept points.
+    # One statement finds every bucket's extremes, one fetches the kept points; the
+    # buckets' first steps are found one by one (a skip each).
     assert sum("ORDER BY value DESC, step LIMIT 1" in sql for sql in statements) == 1
     assert sum("step IN (SELECT value FROM json_each" in sql for sql in statements) == 1
-
-
-def test_an_unevenly_spaced_series_is_read_whole_and_reduced_in_python(
-    traced: tuple[sqlite3.Connection, list[str]],
-) -> None:
-    conn, statements = traced
-    reduced = _read(conn, "uneven", 1_000)
-    assert len(_full_reads(statements)) == 1
-    assert not any("json_each" in sql for sql in statements)
-    statements.clear()
-    assert reduced == StoredSeries(downsample(_read(conn, "uneven", None).points, 1_000), 20_000)
+    assert sum("LIMIT 1 OFFSET" in sql for sql in statements) == 2 + (1_000 - 2) // 2
 
 
 def test_a_series_within_the_budget_is_read_whole(
@@ -104,3 +96,14 @@ def test_a_series_within_the_budget_is_read_whole(
     assert reduced.stored == len(reduced.points.steps) == 1_000
     assert len(_full_reads(statements)) == 1
     assert not any("json_each" in sql for sql in statements)
+
+
+@pytest.mark.parametrize("budget", [2, 3, 4, 5, 999])
+def test_tiny_and_odd_budgets_and_step_ranges_keep_the_same_points(
+    traced: tuple[sqlite3.Connection, list[str]], budget: int
+) -> None:
+    conn, _ = traced
+    for key, low, high in [("uneven", 7, 30_001), ("even", 3, 60_000), ("uneven", 0, 2)]:
+        whole = data.read_history(conn, "r1", [key], low, high, None)[key]
+        reduced = data.read_history(conn, "r1", [key], low, high, budget)[key]
+        assert reduced == StoredSeries(downsample(whole.points, budget), whole.stored)
