@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import checkpoints, durable, maintenance, merge, reads, run
+from tests.bench import charts, checkpoints, durable, maintenance, merge, reads, run
 from tests.support.services import service_unavailable
 
 SMOKE = {
@@ -159,6 +159,24 @@ async def test_maintenance_bench_times_every_pass(store: str) -> None:
         assert wall > 0
         assert cpu >= 0
     assert "| 60 |" in maintenance.table(store, [times], moved_every=10)
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_charts_bench_reads_both_ways_to_the_same_points(store: str) -> None:
+    """The long chart bench in its smallest form: both ways read every metric, alternating,
+    keep the same points (the bench itself checks that) and are timed, and the table has a
+    row for each figure."""
+    results = await charts.measure(store, steps=3_000, metrics=2, max_points=100, repeat=2)
+
+    assert [r.mode for r in results] == [*charts.MODES, *charts.MODES[::-1]]
+    for r in results:
+        assert r.points == 2 * 100
+        assert r.wall_ms > 0
+        assert r.cpu_ms >= 0
+        assert 0 <= r.late_ms["p50"] <= r.late_ms["p99"] <= r.late_ms["max"]
+    text = charts.table(results, store, steps=3_000, metrics=2, max_points=100)
+    assert "| event loop late, p99 (ms) |" in text
+    assert "medians of 2 runs each" in text
 
 
 async def test_checkpoint_bench_measures_both_ways(tmp_path: Path) -> None:
