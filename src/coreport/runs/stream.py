@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -31,9 +32,10 @@ def channel(run_id: str) -> str:
 class FeedEvent:
     """``history``: ``data`` is one :class:`~coreport.runs.schemas.LiveRows` message as
     published. ``gap``: ``data`` is ``{"runs": [...]}``, the runs whose rows may have been
-    missed; re-read their history."""
+    missed; re-read their history. ``keep-alive``: nothing to read, asked for by
+    :meth:`RunFeed.keep_alive` (``data`` is empty)."""
 
-    kind: Literal["history", "gap"]
+    kind: Literal["history", "gap", "keep-alive"]
     data: bytes
 
 
@@ -47,13 +49,18 @@ class RunFeed:
     ``max_pending`` events wait for the reader; beyond that the waiting ones are dropped and
     replaced by a single ``gap`` event for every run (a reader that cannot keep up re-reads
     the history rather than holding unbounded memory).
+
+    One of these per viewer takes every row of the runs it follows (5,000 a second for 50
+    viewers of 10 runs logging 10 rows a second each), so the waiting is a deque and one
+    future rather than an :class:`asyncio.Queue`.
     """
 
     def __init__(self, bus: Bus, run_ids: Sequence[str], *, max_pending: int = 1000) -> None:
         self._bus = bus
         self.run_ids = tuple(dict.fromkeys(run_ids))
         self._max_pending = max_pending
-        self._queue: asyncio.Queue[FeedEvent] = asyncio.Queue()
+        self._pending: deque[FeedEvent] = deque()
+        self._reader: asyncio.Future[None] | None = None
         self._subscriptions: list[BusSubscription] = []
 
     async def __aenter__(self) -> RunFeed:
@@ -75,16 +82,28 @@ class RunFeed:
         await self._close()
 
     async def next(self) -> FeedEvent:
-        """The next event; waits for one."""
-        return await self._queue.get()
+        """The next event; waits for one (one reader at a time)."""
+        while not self._pending:
+            self._reader = asyncio.get_running_loop().create_future()
+            try:
+                await self._reader
+            finally:
+                self._reader = None
+        return self._pending.popleft()
+
+    def keep_alive(self) -> None:
+        """Give the reader a ``keep-alive`` event unless one is waiting already: a reader
+        with nothing to read can so say that it is alive (an SSE comment, say)."""
+        if not self._pending:
+            self._push(_KEEP_ALIVE)
 
     def _push(self, event: FeedEvent) -> None:
-        if self._queue.qsize() < self._max_pending:
-            self._queue.put_nowait(event)
-            return
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(_gap(self.run_ids))
+        if len(self._pending) >= self._max_pending:
+            self._pending.clear()
+            event = _gap(self.run_ids)
+        self._pending.append(event)
+        if self._reader is not None and not self._reader.done():
+            self._reader.set_result(None)
 
     async def _close(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []
@@ -108,6 +127,9 @@ class _Listener:
 
     def on_gap(self) -> None:
         self._feed._push(_gap((self._run_id,)))
+
+
+_KEEP_ALIVE = FeedEvent("keep-alive", b"")
 
 
 def _gap(run_ids: Sequence[str]) -> FeedEvent:

@@ -47,6 +47,7 @@ class EventStream(Response):
         self._feed = feed
         self._heartbeat = heartbeat
         self._retry_ms = retry_ms
+        self._sent = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -66,12 +67,13 @@ class EventStream(Response):
     async def _until_done(self, receive: Receive, send: Send) -> None:
         pump = asyncio.create_task(self._pump(send), name="coreport-sse-pump")
         gone = asyncio.create_task(_disconnected(receive), name="coreport-sse-disconnect")
+        beat = asyncio.create_task(self._beat(), name="coreport-sse-heartbeat")
         try:
             await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            pump.cancel()
-            gone.cancel()
-            await asyncio.gather(pump, gone, return_exceptions=True)
+            for task in (pump, gone, beat):
+                task.cancel()
+            await asyncio.gather(pump, gone, beat, return_exceptions=True)
         error = None if pump.cancelled() else pump.exception()
         # OSError: the client went away in the middle of a send, an ordinary end.
         if error is not None and not isinstance(error, OSError):
@@ -79,13 +81,22 @@ class EventStream(Response):
 
     async def _pump(self, send: Send) -> None:
         while True:
-            try:
-                async with asyncio.timeout(self._heartbeat):
-                    event = await self._feed.next()
-            except TimeoutError:
+            event = await self._feed.next()
+            self._sent = True
+            if event.kind == "keep-alive":
                 await _send(send, b": keep-alive\n\n")
-                continue
-            await _send(send, frame(event))
+            else:
+                await _send(send, frame(event))
+
+    async def _beat(self) -> None:
+        """Every ``heartbeat`` seconds in which nothing was sent, a keep-alive comment (by
+        way of the feed, so that the pump stays the one sender). One timer per period, not
+        one per event: a stream may carry a hundred events a second."""
+        while True:
+            self._sent = False
+            await asyncio.sleep(self._heartbeat)
+            if not self._sent:
+                self._feed.keep_alive()
 
 
 def frame(event: FeedEvent) -> bytes:

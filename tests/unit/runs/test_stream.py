@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -65,3 +66,19 @@ async def test_a_failed_subscribe_leaves_no_subscription_behind() -> None:
     with pytest.raises(BusError):
         await feed.__aenter__()
     assert bus.subscription_count == 0
+
+
+async def test_keep_alive_wakes_an_idle_reader_and_never_queues_behind_events() -> None:
+    bus = RecordingBus()
+    async with RunFeed(bus, ["r1"]) as feed:
+        waiting = asyncio.ensure_future(feed.next())
+        await asyncio.sleep(0)  # the reader waits for an event
+        assert not waiting.done()
+        feed.keep_alive()
+        feed.keep_alive()  # one is waiting already
+        assert await waiting == FeedEvent("keep-alive", b"")
+        listener(bus, "r1").on_message(b'{"step": 1}')
+        feed.keep_alive()  # something to read: nothing more
+        assert await feed.next() == FeedEvent("history", b'{"step": 1}')
+        feed.keep_alive()
+        assert await feed.next() == FeedEvent("keep-alive", b"")
