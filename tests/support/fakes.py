@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from coreport.ports import (
     BusListener,
+    BusSubscription,
     Compaction,
     CompactionWorth,
     DocName,
@@ -124,7 +125,7 @@ class RecordingBus:
         for channel, data in messages:
             await self.publish(channel, data)
 
-    async def subscribe(self, channel: str, listener: BusListener) -> _Subscription:
+    async def subscribe(self, channel: str, listener: BusListener) -> BusSubscription:
         self.listeners.setdefault(channel, []).append(listener)
         return _Subscription(self, channel, listener)
 
