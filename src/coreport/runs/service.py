@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -80,6 +81,8 @@ class RunLimits:
     live_rows_per_message: int = 1000
     #: Events a live-stream client may fall behind before it gets a ``gap`` instead.
     live_max_pending: int = 1000
+    #: Runs whose project is kept in memory for access checks (about 200 bytes each).
+    remembered_projects: int = 10_000
 
 
 class RunService:
@@ -99,6 +102,9 @@ class RunService:
         self._clock = clock
         self.limits = limits or RunLimits()
         self._new_id = new_id or (lambda: secrets.token_hex(8))
+        # Run id -> project, the most recently used last: a run never moves to another
+        # project and is never deleted, so an entry cannot go stale.
+        self._projects: OrderedDict[str, str] = OrderedDict()
 
     async def ping(self) -> None:
         """Raise :class:`~coreport.ports.StoreError` unless the run store answers (readiness)."""
@@ -123,10 +129,30 @@ class RunService:
             updated_at=now,
         )
         await self._store.create_run(run)
+        self._remember(run)
         return run
 
     async def get_run(self, run_id: str) -> Run:
-        return await self._store.get_run(run_id)
+        run = await self._store.get_run(run_id)
+        self._remember(run)
+        return run
+
+    async def project_of(self, run_id: str) -> str:
+        """The project of ``run_id`` (:class:`RunNotFound` for an unknown run), what every
+        request about a run asks for its access check: from memory once the run has been
+        seen, so that a training job logging ten times a second does not hand a lookup to
+        the store's thread before each append."""
+        project = self._projects.get(run_id)
+        if project is None:
+            return (await self.get_run(run_id)).project
+        self._projects.move_to_end(run_id)
+        return project
+
+    def _remember(self, run: Run) -> None:
+        self._projects[run.id] = run.project
+        self._projects.move_to_end(run.id)
+        if len(self._projects) > self.limits.remembered_projects:
+            self._projects.popitem(last=False)
 
     async def patch_run(self, run_id: str, patch: RunPatch) -> Run:
         """Apply ``patch`` atomically (concurrent patches of one run do not lose keys)."""

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from coreport.ports import StoreError
 from coreport.runs.filters import QueryError, parse_run_query
-from coreport.runs.ports import MediaNotFound, Run, RunExists, RunNotFound
+from coreport.runs.ports import MediaNotFound, RunExists, RunNotFound
 from coreport.runs.schemas import (
     PROJECT_PATTERN,
     RUN_ID_PATTERN,
@@ -127,15 +127,14 @@ def _project(request: Request) -> str:
     return project
 
 
-async def _run(request: Request, action: Literal["read", "write"], run_id: str = "") -> Run:
-    """The run named by the path (or ``run_id``), once the caller may ``action`` it.
-    A malformed id names no run: 404."""
+async def _run_id(request: Request, action: Literal["read", "write"], run_id: str = "") -> str:
+    """The id of the run named by the path (or ``run_id``), once the caller may ``action``
+    it. A malformed id names no run: 404."""
     run_id = run_id or request.path_params["run_id"]
     if not _RUN_ID.match(run_id):
         raise RunNotFound(run_id)
-    run = await runs_of(request).get_run(run_id)
-    await authorize(request, action, run.project)
-    return run
+    await authorize(request, action, await runs_of(request).project_of(run_id))
+    return run_id
 
 
 @_errors
@@ -174,19 +173,20 @@ async def list_runs(request: Request) -> Response:
 
 @_errors
 async def get_run(request: Request) -> Response:
-    return model_response(RunOut.of(await _run(request, "read")))
+    run = await runs_of(request).get_run(await _run_id(request, "read"))
+    return model_response(RunOut.of(run))
 
 
 @_errors
 async def patch_run(request: Request) -> Response:
-    run_id = (await _run(request, "write")).id
+    run_id = await _run_id(request, "write")
     body = await read_json(request, RunPatch, max_bytes=_SMALL_BODY)
     return model_response(RunOut.of(await runs_of(request).patch_run(run_id, body)))
 
 
 @_errors
 async def post_history(request: Request) -> Response:
-    run_id = (await _run(request, "write")).id
+    run_id = await _run_id(request, "write")
     body = await read_json(request, HistoryBatch, max_bytes=_BATCH_BODY)
     stored = await runs_of(request).log_history(run_id, body)
     return model_response(HistoryStoredOut(stored_steps=stored))
@@ -194,21 +194,21 @@ async def post_history(request: Request) -> Response:
 
 @_errors
 async def get_history(request: Request) -> Response:
-    run_id = (await _run(request, "read")).id
+    run_id = await _run_id(request, "read")
     query = parse_query(request, HistoryQuery)
     return model_response(await runs_of(request).history(run_id, query))
 
 
 @_errors
 async def get_metric_keys(request: Request) -> Response:
-    run_id = (await _run(request, "read")).id
+    run_id = await _run_id(request, "read")
     keys = await runs_of(request).metric_keys(run_id)
     return model_response(MetricKeysOut(run_id=run_id, keys=keys))
 
 
 @_errors
 async def post_logs(request: Request) -> Response:
-    run_id = (await _run(request, "write")).id
+    run_id = await _run_id(request, "write")
     body = await read_json(request, LogBatch, max_bytes=_BATCH_BODY)
     first = await runs_of(request).log_lines(run_id, body)
     return model_response(LogsStoredOut(first_line=first, count=len(body.lines)))
@@ -216,14 +216,14 @@ async def post_logs(request: Request) -> Response:
 
 @_errors
 async def get_logs(request: Request) -> Response:
-    run_id = (await _run(request, "read")).id
+    run_id = await _run_id(request, "read")
     query = parse_query(request, LogsQuery)
     return model_response(await runs_of(request).logs(run_id, query))
 
 
 @_errors
 async def post_media(request: Request) -> Response:
-    run_id = (await _run(request, "write")).id
+    run_id = await _run_id(request, "write")
     runs = runs_of(request)
     # Base64 takes 4 bytes per 3, plus room for the other fields.
     limit = runs.limits.max_media_bytes * 4 // 3 + 64 * 1024
@@ -234,7 +234,7 @@ async def post_media(request: Request) -> Response:
 
 @_errors
 async def list_media(request: Request) -> Response:
-    run_id = (await _run(request, "read")).id
+    run_id = await _run_id(request, "read")
     query = parse_query(request, MediaQuery)
     items = await runs_of(request).list_media(run_id, query)
     return model_response(MediaListOut(media=[MediaOut.of(item) for item in items]))
@@ -242,7 +242,7 @@ async def list_media(request: Request) -> Response:
 
 @_errors
 async def get_media(request: Request) -> Response:
-    run_id = (await _run(request, "read")).id
+    run_id = await _run_id(request, "read")
     info, data = await runs_of(request).get_media(run_id, request.path_params["media_id"])
     return Response(
         data,
@@ -259,7 +259,7 @@ async def get_media(request: Request) -> Response:
 async def stream(request: Request) -> Response:
     query = parse_query(request, StreamQuery)
     for run_id in query.runs:
-        await _run(request, "read", run_id)
+        await _run_id(request, "read", run_id)
     return EventStream(runs_of(request).feed(query.runs))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from coreport.ports import BusError
-from coreport.runs.ports import StoredSeries
+from coreport.runs.ports import Run, RunNotFound, StoredSeries
 from coreport.runs.schemas import (
     HistoryBatch,
     HistoryQuery,
@@ -181,3 +181,40 @@ async def test_media_over_the_limit_or_of_the_wrong_type_is_refused(service: Run
     assert await service.list_media("r1", MediaQuery()) == []
     stored = await service.put_media("r1", upload(PNG))
     assert (stored.key, stored.size) == ("img", len(PNG))
+
+
+async def test_a_run_s_project_is_looked_up_once_and_remembered_within_a_bound(
+    store: SQLiteRunStore, bus: RecordingBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request about a run checks access against its project: after the first, the
+    store is not asked again (a run never changes project), and only so many are kept."""
+    ids = iter(["r1", "r2", "r3"])
+    limits = RunLimits(remembered_projects=2)
+    service = RunService(store, bus, ManualClock(), limits=limits, new_id=lambda: next(ids))
+    for project in ("p1", "p2", "p3"):
+        await service.create_run(project, RunCreate())
+    lookups: list[str] = []
+    get_run = store.get_run
+
+    async def counting(run_id: str) -> Run:
+        lookups.append(run_id)
+        return await get_run(run_id)
+
+    monkeypatch.setattr(store, "get_run", counting)
+    assert [await service.project_of(run_id) for run_id in ("r2", "r3", "r2")] == [
+        "p2",
+        "p3",
+        "p2",
+    ]
+    assert lookups == []  # created here: known from the start
+    assert await service.project_of("r1") == "p1"  # the oldest, forgotten
+    assert await service.project_of("r1") == "p1"
+    assert lookups == ["r1"]
+    assert await service.project_of("r2") == "p2"  # kept: used more recently than r3
+    assert await service.project_of("r3") == "p3"  # forgotten when r1 came back
+    assert lookups == ["r1", "r3"]
+    with pytest.raises(RunNotFound):
+        await service.project_of("nope")
+    with pytest.raises(RunNotFound):
+        await service.project_of("nope")
+    assert lookups == ["r1", "r3", "nope", "nope"]
