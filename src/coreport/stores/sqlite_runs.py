@@ -8,7 +8,7 @@ front of a document append, whose latency every live editor feels. Writes of the
 take turns on the file's write lock (the busy timeout makes them wait, not fail). Its own
 reads that may be long (a chart's history of a long run, console lines, media, run lists)
 go on a second connection with a thread of its own (``reads_apart``), so that appends and
-each request's lookup of its run never wait behind them.
+the lookups of runs never wait behind them.
 
 History and console lines come from many runs at once, each of a sweep's runs sending its
 steps as they are logged: their appends share commits (:mod:`coreport.stores.sqlite_shared`),
@@ -103,8 +103,8 @@ class SQLiteRunStore(WorkerStore):
         await self._call("create a run", lambda conn: _create_run(conn, run))
 
     async def get_run(self, run_id: str) -> Run:
-        # On the writing connection: a point lookup every request makes (its access
-        # check), which must not wait behind a panel's long read of history.
+        # On the writing connection: a point lookup (a request's access check, for a run
+        # the service has not seen yet), which must not wait behind a long read of history.
         return await self._call("read a run", lambda conn: _get_run(conn, run_id))
 
     async def update_run(self, run_id: str, change: RunChange, now: datetime) -> Run:
