@@ -12,7 +12,8 @@ reconnects by itself, and it passes every proxy that passes HTTP. Events::
 ``gap`` means rows may have been missed (the bus reconnected, or this client fell too far
 behind): re-read those runs' history. A client should also re-read history after it
 (re)connects, since rows logged while it was away are not replayed. A comment line is sent
-every ``heartbeat`` seconds so proxies keep the connection and a dead one is noticed.
+when nothing else was for a ``heartbeat`` period (so at least every two periods), so
+proxies keep the connection and a dead one is noticed.
 
 The subscriptions live exactly as long as the response: they are made before the response
 starts and closed when the client disconnects, the server stops, or sending fails.
@@ -89,9 +90,10 @@ class EventStream(Response):
                 await _send(send, frame(event))
 
     async def _beat(self) -> None:
-        """Every ``heartbeat`` seconds in which nothing was sent, a keep-alive comment (by
-        way of the feed, so that the pump stays the one sender). One timer per period, not
-        one per event: a stream may carry a hundred events a second."""
+        """After every ``heartbeat`` period in which nothing was sent, a keep-alive comment
+        (by way of the feed, so that the pump stays the one sender): a quiet stream carries
+        something at least every two periods. One timer per period, not one per event: a
+        stream may carry a hundred events a second."""
         while True:
             self._sent = False
             await asyncio.sleep(self._heartbeat)
