@@ -169,10 +169,9 @@ def _extremes(
     """The points :func:`min_max_indices` keeps of the ``count`` points in ``where``."""
     run_id, key, _, high = where
     ends = [0, count - 1] if layout.keeps_ends else []
-    edges = sorted({*ends, *(start for start, _ in layout.ranges), layout.ranges[-1][1]})
-    step_at = dict(
-        zip(edges, _steps_at(conn, where, [i for i in edges if i < count]), strict=False)
-    )
+    # The indices whose steps bound the buckets (the last bucket may end with the range).
+    edges = sorted({*ends, *(start for start, _ in layout.ranges), layout.ranges[-1][1]} - {count})
+    step_at = dict(zip(edges, _steps_at(conn, where, edges), strict=True))
     # A bucket's steps run up to the step before the next bucket's first; steps are integers.
     bounds = [
         [step_at[start], step_at[stop] - 1 if stop < count else high]
