@@ -107,3 +107,17 @@ def test_tiny_and_odd_budgets_and_step_ranges_keep_the_same_points(
         whole = data.read_history(conn, "r1", [key], low, high, None)[key]
         reduced = data.read_history(conn, "r1", [key], low, high, budget)[key]
         assert reduced == StoredSeries(downsample(whole.points, budget), whole.stored)
+
+
+def test_a_series_a_few_times_the_budget_is_read_whole_and_reduced_here(
+    traced: tuple[sqlite3.Connection, list[str]],
+) -> None:
+    """Below ten points per point kept, a statement per bucket costs more than reading
+    every point (tests/bench/charts.py)."""
+    conn, statements = traced
+    reduced = data.read_history(conn, "r1", ["even"], 0, 44_995, 1_000)["even"]
+    assert len(_full_reads(statements)) == 1
+    assert not any("json_each" in sql for sql in statements)
+    whole = data.read_history(conn, "r1", ["even"], 0, 44_995, None)["even"]
+    assert whole.stored == 9_000
+    assert reduced == StoredSeries(downsample(whole.points, 1_000), 9_000)
