@@ -117,16 +117,18 @@ async def read_once(
     store: RunStore, mode: str, keys: list[str], max_points: int
 ) -> tuple[ReadFigures, dict[str, Series]]:
     late: list[float] = []
-    done = asyncio.Event()
+    done, ticking_now = asyncio.Event(), asyncio.Event()
 
     async def ticker() -> None:
         while not done.is_set():
             due = time.perf_counter() + 0.001
             await asyncio.sleep(0.001)
             late.append(max(0.0, time.perf_counter() - due))
+            ticking_now.set()
 
     ticking = asyncio.create_task(ticker())
-    await asyncio.sleep(0.005)  # the ticker is running before the read starts
+    await ticking_now.wait()  # the ticker has ticked before the read starts
+    late.clear()  # only the ticks during the read count
     wall, cpu = time.perf_counter(), time.process_time()
     read = _in_the_store if mode == "in the store" else _whole_series
     kept = await read(store, keys, max_points)
