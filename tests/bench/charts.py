@@ -36,8 +36,7 @@ from pathlib import Path
 
 import uvloop
 
-from coreport.runs.downsample import downsample
-from coreport.runs.ports import CodeRef, HistoryRow, Run, RunStore, Series
+from coreport.runs.ports import CodeRef, HistoryRow, Run, RunStore, Series, downsample
 from coreport.stores.postgres_runs import PostgresRunStore
 from coreport.stores.sqlite_runs import SQLiteRunStore
 from tests.bench.store_runs import alternating, quantiles, side_by_side

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from coreport.ports import Store, StoreError
-from coreport.runs.downsample import downsample
 from coreport.runs.filters import parse_run_query
 from coreport.runs.ports import (
     CodeRef,
@@ -36,6 +35,7 @@ from coreport.runs.ports import (
     SortKey,
     StoredSeries,
     ValueFilter,
+    downsample,
 )
 from coreport.stores import postgres, postgres_runs, sqlite, sqlite_runs
 from tests.support.postgres import scratch_database

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 MAX_EMBED_RUNS = 100
 #: Points per series of a chart, as the web app's panels ask the runs API for.
 MAX_POINTS = 1000
-#: The smallest budget that keeps a series' last point (see ``runs.downsample``).
+#: The smallest budget that keeps a series' last point (see ``runs.ports.buckets``).
 _LATEST_POINTS = 4
 #: The runs API's limit of keys per history query.
 _KEYS_PER_QUERY = 100

@@ -1,7 +1,8 @@
 """What the runs domain needs from storage: the :class:`RunStore` Protocol and its values.
 
-Plain data and a Protocol only, like :mod:`coreport.ports` (where this may move): stores
-implement it without importing anything else from the domain.
+Plain data and a Protocol, like :mod:`coreport.ports` (where this may move), and one rule
+of the Protocol's: which points of a series a read with a budget keeps (the end of this
+module). Stores implement it without importing anything else from the domain.
 """
 
 from __future__ import annotations
@@ -157,6 +158,11 @@ class Series:
     values: list[float]
     timestamps: list[float]
 
+    @classmethod
+    def of_rows(cls, rows: Sequence[Sequence[Any]]) -> Series:
+        """From ``(step, value, timestamp)`` rows, as a store reads them."""
+        return cls([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
 
 @dataclass(frozen=True, slots=True)
 class StoredSeries:
@@ -264,7 +270,7 @@ class RunStore(Protocol):
     ) -> dict[str, StoredSeries]:
         """The points of ``keys`` with ``start_step <= step <= end_step`` (bounds
         optional), every one, or with ``max_points`` the ones
-        :func:`coreport.runs.downsample.min_max_indices` keeps: a long run's chart needs a
+        :func:`min_max_indices` keeps: a long run's chart needs a
         thousand of its million points, and the store picks them without handing the rest
         over. A key without points maps to an empty series."""
 
@@ -293,3 +299,90 @@ class RunStore(Protocol):
     async def get_media(self, run_id: str, media_id: str) -> tuple[MediaInfo, bytes]:
         """One media item and its bytes; :class:`MediaNotFound` when the run has no such
         item."""
+
+
+# -- Which points a read with a budget keeps ----------------------------------------------
+#
+# A chart a few hundred pixels wide cannot show a million points, but averaging them away
+# would hide exactly what people look for (a loss spike, a divergence). So the points
+# between the first and the last are cut into equal-count buckets, and each bucket keeps
+# its lowest and its highest point, in step order. The first and last points, and the
+# series' global minimum and maximum, always survive.
+#
+# min_max_indices is the rule in pure Python, on plain sequences: no I/O, easy to
+# property-test. The run stores apply it where the points are (buckets() says where each
+# bucket starts and ends), so that a chart of a long run does not carry every point into
+# Python; the contract tests hold them to min_max_indices.
+
+
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    """Where the min and max are taken when ``count`` points exceed a budget: the
+    half-open index ranges, in order, and whether the first and last points are kept
+    besides (they are, unless the budget is below 4)."""
+
+    ranges: list[tuple[int, int]]
+    keeps_ends: bool
+
+
+def buckets(count: int, max_points: int) -> Buckets | None:
+    """The buckets that fit ``count`` points into ``max_points``, or ``None`` when every
+    point fits. The points between the first and the last are split into
+    ``(max_points - 2) // 2`` ranges of near-equal size; budgets below 4 have one range,
+    all of the points. A store that reduces a series itself follows these ranges."""
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2, not {max_points}")
+    if count <= max_points:
+        return None
+    inner_buckets = (max_points - 2) // 2
+    if inner_buckets == 0:
+        return Buckets([(0, count)], keeps_ends=False)
+    inner = count - 2
+    # count > max_points >= 2 * inner_buckets + 2, so no range is empty.
+    return Buckets(
+        [
+            (1 + bucket * inner // inner_buckets, 1 + (bucket + 1) * inner // inner_buckets)
+            for bucket in range(inner_buckets)
+        ],
+        keeps_ends=True,
+    )
+
+
+def min_max_indices(values: Sequence[float], max_points: int) -> list[int]:
+    """Ascending indices of the points of ``values`` to keep, at most ``max_points``:
+    every index when they fit, otherwise the index of the minimum and of the maximum of
+    each of the :func:`buckets` (once when they coincide, the first of equal values),
+    and the first and last index when the buckets keep the ends."""
+    layout = buckets(len(values), max_points)
+    if layout is None:
+        return list(range(len(values)))
+    values = list(values)
+    kept = [0] if layout.keeps_ends else []
+    for start, stop in layout.ranges:
+        kept.extend(sorted({_argmin(values, start, stop), _argmax(values, start, stop)}))
+    if layout.keeps_ends:
+        kept.append(len(values) - 1)
+    return kept
+
+
+def downsample(series: Series, max_points: int) -> Series:
+    """``series`` reduced to at most ``max_points`` points by :func:`min_max_indices`."""
+    keep = min_max_indices(series.values, max_points)
+    if len(keep) == len(series.values):
+        return series
+    return Series(
+        steps=[series.steps[i] for i in keep],
+        values=[series.values[i] for i in keep],
+        timestamps=[series.timestamps[i] for i in keep],
+    )
+
+
+def _argmin(values: list[float], start: int, stop: int) -> int:
+    # Slicing and list.index run in C: far faster than min(range(...), key=...) in a loop.
+    chunk = values[start:stop]
+    return start + chunk.index(min(chunk))
+
+
+def _argmax(values: list[float], start: int, stop: int) -> int:
+    chunk = values[start:stop]
+    return start + chunk.index(max(chunk))

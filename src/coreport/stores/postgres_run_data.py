@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from coreport.runs.downsample import Buckets, buckets
 from coreport.runs.ports import (
+    Buckets,
     HistoryRow,
     LogLine,
     MediaInfo,
@@ -23,6 +23,7 @@ from coreport.runs.ports import (
     Series,
     StoredLogLine,
     StoredSeries,
+    buckets,
 )
 
 MAX_INT = 2**63 - 1
@@ -135,8 +136,7 @@ async def read_history(
                 count = len(rows)
             else:
                 rows = await conn.fetch(_EXTREMES, *where, _first_indices(layout, count))
-            points = Series([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-            result[key] = StoredSeries(points, count)
+            result[key] = StoredSeries(Series.of_rows(rows), count)
     return result
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from coreport.runs.downsample import Buckets, buckets, downsample
 from coreport.runs.ports import (
+    Buckets,
     HistoryRow,
     LogLine,
     MediaInfo,
@@ -28,6 +28,8 @@ from coreport.runs.ports import (
     Series,
     StoredLogLine,
     StoredSeries,
+    buckets,
+    downsample,
 )
 from coreport.stores.sqlite import _transaction
 
@@ -166,7 +168,7 @@ def _read_series(
         if layout is not None and count >= _SKIMMED_FROM * max_points:
             return StoredSeries(_extremes(conn, where, layout, count), count)
     rows = conn.execute(_POINTS, where).fetchall()
-    points = _series(rows)
+    points = Series.of_rows(rows)
     if max_points is not None:
         points = downsample(points, max_points)  # the same series when it fits
     return StoredSeries(points, len(rows))
@@ -189,7 +191,8 @@ def _extremes(
     params = {"run": run_id, "key": key, "buckets": json.dumps(bounds)}
     kept = {step for pair in conn.execute(_EXTREMES, params) for step in pair}
     kept.update(step_at[index] for index in ends)
-    return _series(conn.execute(_POINTS_AT, (run_id, key, json.dumps(sorted(kept)))).fetchall())
+    rows = conn.execute(_POINTS_AT, (run_id, key, json.dumps(sorted(kept)))).fetchall()
+    return Series.of_rows(rows)
 
 
 def _steps_at(
@@ -206,10 +209,6 @@ def _steps_at(
         steps.append(step)
         index = wanted
     return steps
-
-
-def _series(rows: Sequence[tuple[int, float, float]]) -> Series:
-    return Series([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,12 +127,18 @@ def _project(request: Request) -> str:
     return project
 
 
-async def _run_id(request: Request, action: Literal["read", "write"], run_id: str = "") -> str:
-    """The id of the run named by the path (or ``run_id``), once the caller may ``action``
-    it. A malformed id names no run: 404."""
+def _named_run(request: Request, run_id: str = "") -> str:
+    """The run id in the path (or ``run_id``); a malformed one names no run: 404."""
     run_id = run_id or request.path_params["run_id"]
     if not _RUN_ID.match(run_id):
         raise RunNotFound(run_id)
+    return run_id
+
+
+async def _run_id(request: Request, action: Literal["read", "write"], run_id: str = "") -> str:
+    """The id of the run named by the path (or ``run_id``), once the caller may ``action``
+    it (its project from memory once the service has seen the run)."""
+    run_id = _named_run(request, run_id)
     await authorize(request, action, await runs_of(request).project_of(run_id))
     return run_id
 
@@ -173,7 +179,9 @@ async def list_runs(request: Request) -> Response:
 
 @_errors
 async def get_run(request: Request) -> Response:
-    run = await runs_of(request).get_run(await _run_id(request, "read"))
+    # The run itself is read anyway: its project comes with it.
+    run = await runs_of(request).get_run(_named_run(request))
+    await authorize(request, "read", run.project)
     return model_response(RunOut.of(run))
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from coreport.runs.downsample import downsample
-from coreport.runs.ports import CodeRef, HistoryRow, Run, StoredSeries
+from coreport.runs.ports import CodeRef, HistoryRow, Run, StoredSeries, downsample
 from coreport.stores import sqlite_run_data as data
 from coreport.stores.sqlite_runs import SQLiteRunStore
 

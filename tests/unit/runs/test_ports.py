@@ -1,4 +1,5 @@
-"""Min/max-per-bucket downsampling: budget, order, extremes."""
+"""The runs port's rule for a read with a budget (min/max per bucket): budget, order,
+extremes, and the bucket layout the stores follow."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coreport.runs.downsample import Buckets, buckets, downsample, min_max_indices
-from coreport.runs.ports import Series
+from coreport.runs.ports import Buckets, Series, buckets, downsample, min_max_indices
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
 
