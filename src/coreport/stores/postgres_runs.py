@@ -35,6 +35,7 @@ from coreport.runs.ports import (
 from coreport.stores import postgres_run_data as data
 from coreport.stores.postgres_pool import PooledStore
 from coreport.stores.run_queries import postgres_run_query
+from coreport.stores.shared_reads import Begun, HistoryRead, SharedReads
 
 _RUN_COLUMNS = (
     "id, project, name, state, config::text, summary::text, tags, git_commit, repository, "
@@ -61,6 +62,10 @@ class PostgresRunStore(PooledStore):
 
     def __init__(self, dsn: str, min_size: int = 1, max_size: int = 5) -> None:
         super().__init__(dsn, min_size, max_size)
+        self._history_reads: SharedReads[HistoryRead, dict[str, StoredSeries]] = SharedReads()
+
+    async def _closing(self) -> None:
+        await self._history_reads.drained()
 
     async def ping(self) -> None:
         async with self._connection("ping") as conn:
@@ -164,8 +169,15 @@ class PostgresRunStore(PooledStore):
     ) -> dict[str, StoredSeries]:
         low = 0 if start_step is None else start_step
         high = data.MAX_INT if end_step is None else end_step
-        async with self._connection("read history") as conn:
-            return await data.read_history(conn, run_id, keys, low, high, max_points)
+        keys = tuple(keys)
+
+        async def start(begun: Begun) -> dict[str, StoredSeries]:
+            async with self._connection("read history") as conn:
+                begun()
+                return await data.read_history(conn, run_id, keys, low, high, max_points)
+
+        # Those who open a report at once queue here for the pool's few connections.
+        return await self._history_reads.read((run_id, keys, low, high, max_points), start)
 
     async def append_logs(
         self, run_id: str, lines: Sequence[LogLine], first_line: int | None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from coreport.runs.ports import (
 )
 from coreport.stores import sqlite_run_data as data
 from coreport.stores.run_queries import sqlite_run_query
+from coreport.stores.shared_reads import Begun, HistoryRead, SharedReads
 from coreport.stores.sqlite import WorkerStore, _transaction
 from coreport.stores.sqlite_run_data import from_text, to_text
 from coreport.stores.sqlite_shared import SharedCommits
@@ -89,11 +90,14 @@ class SQLiteRunStore(WorkerStore):
             size=lambda append: len(append.lines),
             max_size=_POINTS_PER_COMMIT,
         )
+        self._history_reads: SharedReads[HistoryRead, dict[str, StoredSeries]] = SharedReads()
 
     async def close(self) -> None:
-        """Close the file once the appends handed over so far are committed."""
+        """Close the file once the appends handed over so far are committed and the
+        history reads under way have ended."""
         await self._history.drained()
         await self._logs.drained()
+        await self._history_reads.drained()
         await super().close()
 
     async def ping(self) -> None:
@@ -138,9 +142,17 @@ class SQLiteRunStore(WorkerStore):
     ) -> dict[str, StoredSeries]:
         low = 0 if start_step is None else start_step
         high = data.MAX_INT if end_step is None else end_step
-        return await self._read(
-            "read history", lambda c: data.read_history(c, run_id, keys, low, high, max_points)
-        )
+        keys = tuple(keys)
+
+        def start(begun: Begun) -> Awaitable[dict[str, StoredSeries]]:
+            def work(conn: sqlite3.Connection) -> dict[str, StoredSeries]:
+                begun()
+                return data.read_history(conn, run_id, keys, low, high, max_points)
+
+            return self._read("read history", work)
+
+        # One reading thread: those who open a report at once queue here for the same series.
+        return await self._history_reads.read((run_id, keys, low, high, max_points), start)
 
     async def append_logs(
         self, run_id: str, lines: Sequence[LogLine], first_line: int | None
