@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,8 +48,11 @@ def error_response(
 
 def model_response(
     model: BaseModel, status: int = 200, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(model.model_dump(mode="json"), status_code=status, headers=headers)
+) -> Response:
+    """``model`` as JSON, encoded by pydantic's serializer: a chart's history (three lists of
+    1,000 numbers per metric) takes a tenth of the time it takes the standard library's
+    encoder, which the event loop would otherwise spend per viewer of a report."""
+    return Response(model.model_dump_json(), status, headers=headers, media_type="application/json")
 
 
 def invalid(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> ApiError:
