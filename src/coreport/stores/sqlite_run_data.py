@@ -122,7 +122,8 @@ _SKIMMED_FROM = 10
 # One metric's points in a step range are one range of the primary key.
 _IN_RANGE = "run_id = ? AND key = ? AND step BETWEEN ? AND ?"
 _POINTS = f"SELECT step, value, ts FROM run_history WHERE {_IN_RANGE} ORDER BY step"
-_COUNT = f"SELECT count(*) FROM run_history WHERE {_IN_RANGE}"
+# With the first and last step: when they are count - 1 apart, every step between is there.
+_COUNT = f"SELECT count(*), min(step), max(step) FROM run_history WHERE {_IN_RANGE}"
 # The step OFFSET points after a step: SQLite seeks to it and steps over the rows between.
 _STEP_AFTER = """
 SELECT step FROM run_history WHERE run_id = ? AND key = ? AND step > ? AND step <= ?
@@ -163,10 +164,12 @@ def _read_series(
     ``_SKIMMED_FROM`` points per point kept, the series is read whole and reduced here.
     """
     if max_points is not None:
-        (count,) = conn.execute(_COUNT, where).fetchone()
+        count, first, last = conn.execute(_COUNT, where).fetchone()
         layout = buckets(count, max_points)
         if layout is not None and count >= _SKIMMED_FROM * max_points:
-            return StoredSeries(_extremes(conn, where, layout, count), count)
+            # A run logged at every step (the usual run): the n-th point is at step first + n.
+            dense = first if last - first == count - 1 else None
+            return StoredSeries(_extremes(conn, where, layout, count, dense), count)
     rows = conn.execute(_POINTS, where).fetchall()
     points = Series.of_rows(rows)
     if max_points is not None:
@@ -175,14 +178,21 @@ def _read_series(
 
 
 def _extremes(
-    conn: sqlite3.Connection, where: tuple[str, str, int, int], layout: Buckets, count: int
+    conn: sqlite3.Connection,
+    where: tuple[str, str, int, int],
+    layout: Buckets,
+    count: int,
+    dense: int | None,
 ) -> Series:
-    """The points :func:`min_max_indices` keeps of the ``count`` points in ``where``."""
+    """The points :func:`min_max_indices` keeps of the ``count`` points in ``where``;
+    ``dense``: the first step, when the points are at every step from it (each bucket's
+    bounds are then known without looking them up)."""
     run_id, key, _, high = where
     ends = [0, count - 1] if layout.keeps_ends else []
     # The indices whose steps bound the buckets (the last bucket may end with the range).
     edges = sorted({*ends, *(start for start, _ in layout.ranges), layout.ranges[-1][1]} - {count})
-    step_at = dict(zip(edges, _steps_at(conn, where, edges), strict=True))
+    steps = _steps_at(conn, where, edges) if dense is None else [dense + i for i in edges]
+    step_at = dict(zip(edges, steps, strict=True))
     # A bucket's steps run up to the step before the next bucket's first; steps are integers.
     bounds = [
         [step_at[start], step_at[stop] - 1 if stop < count else high]

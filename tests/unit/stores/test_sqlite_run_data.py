@@ -23,8 +23,8 @@ _T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 async def database(tmp_path: Path) -> Path:
-    """A file with run r1 whose metric ``even`` is logged every 5th step and ``uneven``
-    at irregular steps, 20,000 points each."""
+    """A file with run r1 whose metric ``dense`` is logged at every step, ``even`` every
+    5th step and ``uneven`` at irregular steps, 20,000 points each."""
     path = tmp_path / "coreport.db"
     store = SQLiteRunStore(path)
     await store.open()
@@ -35,7 +35,8 @@ async def database(tmp_path: Path) -> Path:
         uneven = [
             HistoryRow(step * 2 + (step % 3 == 0), 1.0, {"uneven": 1.0}) for step in range(20_000)
         ]
-        for rows in (even, uneven):
+        dense = [HistoryRow(step, 1.0, {"dense": float(step % 89)}) for step in range(20_000)]
+        for rows in (dense, even, uneven):
             for start in range(0, len(rows), 2_000):
                 await store.append_history("r1", rows[start : start + 2_000], _T0)
     finally:
@@ -67,9 +68,9 @@ def _full_reads(statements: Sequence[str]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("key", ["even", "uneven"])
+@pytest.mark.parametrize(("key", "lookups"), [("dense", 0), ("even", 501), ("uneven", 501)])
 def test_a_long_series_is_reduced_inside_sqlite(
-    traced: tuple[sqlite3.Connection, list[str]], key: str
+    traced: tuple[sqlite3.Connection, list[str]], key: str, lookups: int
 ) -> None:
     conn, statements = traced
     whole = _read(conn, key, None)
@@ -81,10 +82,11 @@ def test_a_long_series_is_reduced_inside_sqlite(
     assert reduced == StoredSeries(downsample(whole.points, 1_000), 20_000)
     assert _full_reads(statements) == []
     # One statement finds every bucket's extremes, one fetches the kept points; the
-    # buckets' first steps are found one by one (a skip each).
+    # buckets' first steps are found one by one (a skip each: the 499 buckets' and both
+    # ends'), unless the series has a point at every step, where they are known.
     assert sum("ORDER BY value DESC, step LIMIT 1" in sql for sql in statements) == 1
     assert sum("step IN (SELECT value FROM json_each" in sql for sql in statements) == 1
-    assert sum("LIMIT 1 OFFSET" in sql for sql in statements) == 2 + (1_000 - 2) // 2
+    assert sum("LIMIT 1 OFFSET" in sql for sql in statements) == lookups
 
 
 def test_a_series_within_the_budget_is_read_whole(
@@ -102,7 +104,8 @@ def test_tiny_and_odd_budgets_and_step_ranges_keep_the_same_points(
     traced: tuple[sqlite3.Connection, list[str]], budget: int
 ) -> None:
     conn, _ = traced
-    for key, low, high in [("uneven", 7, 30_001), ("even", 3, 60_000), ("uneven", 0, 2)]:
+    ranges = [("uneven", 7, 30_001), ("even", 3, 60_000), ("uneven", 0, 2), ("dense", 13, 17_000)]
+    for key, low, high in ranges:
         whole = data.read_history(conn, "r1", [key], low, high, None)[key]
         reduced = data.read_history(conn, "r1", [key], low, high, budget)[key]
         assert reduced == StoredSeries(downsample(whole.points, budget), whole.stored)
