@@ -1,21 +1,31 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
+import type { HistoryBody } from '../src/panels/chartData'
 import type { RunsetSpec } from '../src/panels/gridModel'
-import { GridRuns } from '../src/panels/runData'
+import { GridRuns, type ChangedKeys } from '../src/panels/runData'
+import { OPEN_WAIT_MS, RunStreams, type EventSourceLike } from '../src/panels/runStream'
 
-/** Stands in for the browser's EventSource: tests push events into it. */
-class FakeEventSource {
+/**
+ * Stands in for the browser's EventSource: tests push events into it. Unless
+ * told otherwise it opens as soon as its listeners are in place, as a real one
+ * does once the server answers.
+ */
+class FakeEventSource implements EventSourceLike {
   static made: FakeEventSource[] = []
   closed = false
-  private readonly handlers = new Map<string, Array<(event: { data: string }) => void>>()
-  constructor(readonly url: string) {
+  private readonly handlers = new Map<string, Array<(event: MessageEvent<string>) => void>>()
+  constructor(
+    readonly url: string,
+    opens = true,
+  ) {
     FakeEventSource.made.push(this)
+    if (opens) queueMicrotask(() => this.emit('open'))
   }
-  addEventListener(type: string, handler: (event: { data: string }) => void): void {
+  addEventListener(type: string, handler: (event: MessageEvent<string>) => void): void {
     this.handlers.set(type, [...(this.handlers.get(type) ?? []), handler])
   }
-  emit(type: string, data: unknown): void {
-    for (const handler of this.handlers.get(type) ?? []) handler({ data: JSON.stringify(data) })
+  emit(type: string, data: unknown = null): void {
+    for (const handler of this.handlers.get(type) ?? []) handler({ data: JSON.stringify(data) } as MessageEvent<string>)
   }
   close(): void {
     this.closed = true
@@ -52,7 +62,7 @@ describe('GridRuns', () => {
 
   afterEach(() => vi.unstubAllGlobals())
 
-  it('loads the runs and their history, then follows the stream', async () => {
+  it('loads the runs and their history, and follows the stream', async () => {
     const runs = new GridRuns()
     let changes = 0
     runs.onChange(() => changes++)
@@ -106,6 +116,240 @@ describe('GridRuns', () => {
     expect(first).toEqual({ metrics: ['acc', 'loss'], configKeys: [] })
     // The names alone, not a read of every series.
     expect(requested).toEqual(['/api/runs/r1/metrics'])
+    runs.stop()
+  })
+})
+
+/** What a fake produced, in order, handed to whoever awaits the next one. */
+class Arrivals<T> {
+  private readonly items: T[] = []
+  private readonly takers: Array<(item: T) => void> = []
+
+  push(item: T): void {
+    const taker = this.takers.shift()
+    if (taker) taker(item)
+    else this.items.push(item)
+  }
+
+  next(): Promise<T> {
+    if (this.items.length) return Promise.resolve(this.items.shift() as T)
+    return new Promise((resolve) => this.takers.push(resolve))
+  }
+}
+
+/** A history request the test answers when it chooses. */
+interface HeldRead {
+  url: string
+  answer(steps: number[]): void
+}
+
+const lossHistory = (steps: number[]): HistoryBody => ({ run_id: 'r1', series: { loss: { steps, values: steps.map((step) => 1 / (step + 1)) } } })
+
+const lossRow = (step: number) => ({ step, metrics: { loss: 1 / (step + 1) } })
+
+/**
+ * A server whose history answers wait for the test, and streams that open
+ * only when the test says so. `log` holds requests, streams made and opens in
+ * the order they happened.
+ */
+function heldServer() {
+  const log: string[] = []
+  /** What the project's runs list answers. */
+  const listed = [RUN]
+  const reads = new Arrivals<HeldRead>()
+  const sources = new Arrivals<FakeEventSource>()
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: string) => {
+      log.push(url)
+      if (url.startsWith('/api/projects/')) return answer({ runs: listed })
+      if (!url.includes('/history?')) return answer({ ...RUN, id: url.split('/').pop() })
+      return new Promise<Response>((resolve) => reads.push({ url, answer: (steps) => resolve(answer(lossHistory(steps))) }))
+    }),
+  )
+  const streams = new RunStreams((url) => {
+    log.push(`stream ${url}`)
+    const source = new FakeEventSource(url, false)
+    sources.push(source)
+    return source
+  })
+  const open = (source: FakeEventSource): void => {
+    log.push('open')
+    source.emit('open')
+  }
+  return { log, listed, reads, sources, streams, open }
+}
+
+/** The next change the grid announces. */
+function nextChange(runs: GridRuns): Promise<ChangedKeys> {
+  return new Promise((resolve) => {
+    const off = runs.onChange((changed) => {
+      off()
+      resolve(changed)
+    })
+  })
+}
+
+const LIST = '/api/projects/mnist/runs?tag%3Da&limit=50'
+const HISTORY = '/api/runs/r1/history?keys=loss&max_points=1000'
+
+describe('GridRuns with a live stream', () => {
+  beforeEach(() => {
+    FakeEventSource.made = []
+    vi.stubGlobal('document', { cookie: '' })
+    vi.stubGlobal('window', { setTimeout: () => 0, clearTimeout: () => undefined })
+    // Only the stream's wait is on a timer: nothing in these tests passes time unless told to.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+  })
+
+  afterEach(() => {
+    vi.useRealTimers()
+    vi.unstubAllGlobals()
+  })
+
+  it('reads the history only once the stream is open', async () => {
+    const server = heldServer()
+    const runs = new GridRuns(server.streams)
+    const loading = runs.load([runset(false)], ['loss'])
+    const source = await server.sources.next()
+    // Nearly the whole wait passes: still no history read.
+    await vi.advanceTimersByTimeAsync(OPEN_WAIT_MS - 1)
+    expect(server.log).toEqual([LIST, 'stream /api/runs/stream?runs=r1'])
+    server.open(source)
+    ;(await server.reads.next()).answer([0, 1])
+    await loading
+    expect(server.log).toEqual([LIST, 'stream /api/runs/stream?runs=r1', 'open', HISTORY])
+    expect(runs.series.get('r1')?.byMetric.get('loss')?.steps).toEqual([0, 1])
+    expect(runs.loaded).toBe(true)
+    runs.stop()
+  })
+
+  it('keeps the rows the stream delivers while the history is read', async () => {
+    const server = heldServer()
+    const runs = new GridRuns(server.streams)
+    const loading = runs.load([runset(false)], ['loss'])
+    const source = await server.sources.next()
+    server.open(source)
+    const read = await server.reads.next()
+    source.emit('history', { run_id: 'r1', rows: [lossRow(2)] })
+    // Not drawn alone: the run would look as if it had logged that step only.
+    expect(runs.series.get('r1')?.byMetric.get('loss')).toBeUndefined()
+    // The server read before step 2 was logged.
+    read.answer([0, 1])
+    await loading
+    expect(runs.series.get('r1')?.byMetric.get('loss')?.steps).toEqual([0, 1, 2])
+    runs.stop()
+  })
+
+  it('keeps them too when it reads again after missed rows', async () => {
+    const server = heldServer()
+    const runs = new GridRuns(server.streams)
+    const loading = runs.load([runset(false)], ['loss'])
+    const source = await server.sources.next()
+    server.open(source)
+    ;(await server.reads.next()).answer([0, 1])
+    await loading
+    source.emit('gap', { runs: ['r1'] })
+    const again = await server.reads.next()
+    source.emit('history', { run_id: 'r1', rows: [lossRow(5)] })
+    const reread = nextChange(runs)
+    again.answer([0, 1, 2, 3])
+    expect(await reread).toEqual(new Set(['loss']))
+    expect(runs.series.get('r1')?.byMetric.get('loss')?.steps).toEqual([0, 1, 2, 3, 5])
+    runs.stop()
+  })
+
+  it('does not let an answer read earlier replace one read later', async () => {
+    const server = heldServer()
+    const runs = new GridRuns(server.streams)
+    const loading = runs.load([runset(false)], ['loss'])
+    const source = await server.sources.next()
+    server.open(source)
+    ;(await server.reads.next()).answer([0])
+    await loading
+    source.emit('gap', { runs: ['r1'] })
+    const earlier = await server.reads.next()
+    source.emit('gap', { runs: ['r1'] })
+    const later = await server.reads.next()
+    const first = nextChange(runs)
+    later.answer([0, 1, 2, 3])
+    await first
+    const second = nextChange(runs)
+    earlier.answer([0, 1])
+    await second
+    expect(runs.series.get('r1')?.byMetric.get('loss')?.steps).toEqual([0, 1, 2, 3])
+    runs.stop()
+  })
+
+  it('reads the history anyway when the stream does not open in time, and again once it does', async () => {
+    const server = heldServer()
+    const runs = new GridRuns(server.streams)
+    const loading = runs.load([runset(false)], ['loss'])
+    const late = await server.sources.next()
+    await vi.advanceTimersByTimeAsync(OPEN_WAIT_MS)
+    const read = await server.reads.next()
+    expect(read.url).toBe(HISTORY)
+    read.answer([0, 1])
+    await loading
+    expect(runs.series.get('r1')?.byMetric.get('loss')?.steps).toEqual([0, 1])
+    // What was logged between that read and the open is missing: read again.
+    server.open(late)
+    const reread = nextChange(runs)
+    ;(await server.reads.next()).answer([0, 1, 2])
+    await reread
+    expect(runs.series.get('r1')?.byMetric.get('loss')?.steps).toEqual([0, 1, 2])
+    runs.stop()
+  })
+
+  it('reads the history at once when the stream fails to open', async () => {
+    const server = heldServer()
+    const runs = new GridRuns(server.streams)
+    const loading = runs.load([runset(false)], ['loss'])
+    ;(await server.sources.next()).emit('error')
+    ;(await server.reads.next()).answer([0, 1])
+    await loading
+    expect(server.log).toEqual([LIST, 'stream /api/runs/stream?runs=r1', HISTORY])
+    expect(runs.loaded).toBe(true)
+    runs.stop()
+  })
+
+  it('loads frozen run sets without a stream to wait for', async () => {
+    const server = heldServer()
+    const runs = new GridRuns(server.streams)
+    const loading = runs.load([runset(true)], ['loss'])
+    ;(await server.reads.next()).answer([0, 1])
+    await loading
+    expect(server.log).toEqual([LIST, HISTORY])
+    expect(server.streams.openStreams).toBe(0)
+    runs.stop()
+  })
+
+  it('follows runs that start later before reading their history, and not the frozen ones', async () => {
+    const relists: Array<() => void> = []
+    vi.stubGlobal('window', { setTimeout: (relist: () => void) => relists.push(relist), clearTimeout: () => undefined })
+    const server = heldServer()
+    const runs = new GridRuns(server.streams)
+    const frozen: RunsetSpec = { id: 's0', name: 'old', project: '', filters: [], runIds: ['f1'], frozen: true }
+    const loading = runs.load([frozen, runset(false)], ['loss'])
+    const first = await server.sources.next()
+    expect(first.url).toBe('/api/runs/stream?runs=r1')
+    server.open(first)
+    for (let i = 0; i < 2; i++) (await server.reads.next()).answer([0, 1])
+    await loading
+
+    server.listed.push({ ...RUN, id: 'r2' })
+    server.log.length = 0
+    relists[0]()
+    const second = await server.sources.next()
+    await vi.advanceTimersByTimeAsync(OPEN_WAIT_MS - 1)
+    expect(server.log).toEqual([LIST, `stream /api/runs/stream?runs=${encodeURIComponent('r1,r2')}`])
+    server.open(second)
+    const relisted = nextChange(runs)
+    const read = await server.reads.next()
+    expect(read.url).toBe('/api/runs/r2/history?keys=loss&max_points=1000')
+    read.answer([0])
+    expect(await relisted).toBeNull()
+    expect(runs.runs.map((run) => run.id)).toEqual(['f1', 'r1', 'r2'])
     runs.stop()
   })
 })

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 
 import type { LiveRow } from '../src/panels/chartData'
-import { RunStreams, type EventSourceLike, type StreamListener } from '../src/panels/runStream'
+import { OPEN_WAIT_MS, RunStreams, type EventSourceLike, type StreamListener } from '../src/panels/runStream'
 
 /** Stands in for the browser's EventSource: tests push events into it. */
 class FakeSource implements EventSourceLike {
@@ -42,18 +42,29 @@ function listener() {
 
 const row = (step: number): LiveRow => ({ step, metrics: { loss: 1 / (step + 1) } })
 
+/** Whether `promise` has settled, once the reactions already due have run. */
+async function settled(promise: Promise<void>): Promise<boolean> {
+  let done = false
+  void promise.then(() => {
+    done = true
+  })
+  await Promise.resolve()
+  await Promise.resolve()
+  return done
+}
+
 describe('RunStreams', () => {
   it('opens one stream for every grid that follows the same runs, and gives each its rows', () => {
     const { streams, made, open } = setup()
     const grids = Array.from({ length: 10 }, () => listener())
-    const stops = grids.map((grid) => streams.follow(['r1', 'r2'], grid.target))
+    const followed = grids.map((grid) => streams.follow(['r1', 'r2'], grid.target))
     expect(open()).toEqual(['r1,r2'])
     made[0].emit('open')
     made[0].emit('history', { run_id: 'r2', rows: [row(5)] })
     for (const grid of grids) expect(grid.rows).toEqual([['r2', [5]]])
-    for (const stop of stops.slice(0, 9)) stop()
+    for (const grid of followed.slice(0, 9)) grid.stop()
     expect(open()).toEqual(['r1,r2'])
-    stops[9]()
+    followed[9].stop()
     expect(open()).toEqual([])
   })
 
@@ -93,10 +104,71 @@ describe('RunStreams', () => {
   it('splits more than 100 runs over streams of 100', () => {
     const { streams, open } = setup()
     const ids = Array.from({ length: 150 }, (_, i) => `r${String(i).padStart(3, '0')}`)
-    const stop = streams.follow(ids, listener().target)
+    const { stop } = streams.follow(ids, listener().target)
     expect(open().map((runs) => runs.split(',').length)).toEqual([100, 50])
     expect(streams.openStreams).toBe(2)
     stop()
     expect(streams.openStreams).toBe(0)
+  })
+
+  describe('ready', () => {
+    afterEach(() => vi.useRealTimers())
+
+    it('settles once the streams of the runs are open, the new one when the union changed', async () => {
+      const { streams, made } = setup()
+      const a = streams.follow(['r1'], listener().target)
+      expect(await settled(a.ready)).toBe(false)
+      made[0].emit('open')
+      expect(await settled(a.ready)).toBe(true)
+      // r1 moves to a new stream; r2 is carried only once that one is open.
+      const b = streams.follow(['r2'], listener().target)
+      made[0].emit('open')
+      expect(await settled(b.ready)).toBe(false)
+      made[1].emit('open')
+      expect(await settled(b.ready)).toBe(true)
+      // Runs a stream already open carries: nothing to wait for.
+      expect(await settled(streams.follow(['r1', 'r2'], listener().target).ready)).toBe(true)
+    })
+
+    it('settles after OPEN_WAIT_MS; that follower hears of missed rows when the stream opens', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+      const { streams, made } = setup()
+      const early = listener()
+      const waited = listener()
+      const a = streams.follow(['r1', 'r2'], early.target)
+      vi.advanceTimersByTime(OPEN_WAIT_MS - 1)
+      expect(await settled(a.ready)).toBe(false)
+      vi.advanceTimersByTime(1)
+      expect(await settled(a.ready)).toBe(true)
+      const b = streams.follow(['r2'], waited.target)
+      made[0].emit('open')
+      expect(await settled(b.ready)).toBe(true)
+      // `early` read its history without the stream, `waited` with it.
+      expect(early.missed).toEqual([['r1', 'r2']])
+      expect(waited.missed).toEqual([])
+      // Once told, the next open is an ordinary reconnect.
+      made[0].emit('open')
+      expect(early.missed).toEqual([['r1', 'r2'], ['r1', 'r2']])
+      expect(waited.missed).toEqual([['r2']])
+    })
+
+    it('settles when a stream fails to open, and when the follower stops', async () => {
+      const { streams, made } = setup()
+      const failing = listener()
+      const a = streams.follow(['r1'], failing.target)
+      made[0].emit('error')
+      expect(await settled(a.ready)).toBe(true)
+      // EventSource retried and got through.
+      made[0].emit('open')
+      expect(failing.missed).toEqual([['r1']])
+      // A drop after the open is not a failure to open: a new follower waits for nothing.
+      made[0].emit('error')
+      expect(await settled(streams.follow(['r1'], listener().target).ready)).toBe(true)
+
+      const stopped = streams.follow(['r9'], listener().target)
+      expect(await settled(stopped.ready)).toBe(false)
+      stopped.stop()
+      expect(await settled(stopped.ready)).toBe(true)
+    })
   })
 })

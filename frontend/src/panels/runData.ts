@@ -5,13 +5,20 @@
  * sets load once and do not follow. Listeners hear which metrics changed, so
  * a grid redraws only the panels that show them. The stream is the page's, shared
  * by every grid (runStream.ts).
+ *
+ * The stream does not replay, so the order is: list the runs, follow them,
+ * wait until the stream is open, then read their history. Read first, the rows
+ * logged between the read and the subscription (seconds, with many runs) would
+ * leave a hole in the curves. A history read also keeps the rows the stream
+ * delivers while it is in flight and puts them back on top of the answer,
+ * which the server may have read before they were logged.
  */
 
 import { api } from '../api'
 import { configKeys } from './aggregate'
-import { RunSeries, runsQuery, type HistoryBody } from './chartData'
+import { RunSeries, runsQuery, type HistoryBody, type LiveRow } from './chartData'
 import type { RunsetSpec } from './gridModel'
-import { runStreams, type RunStreams, type StreamListener } from './runStream'
+import { runStreams, type Followed, type RunStreams, type StreamListener } from './runStream'
 
 export interface RunInfo {
   id: string
@@ -55,7 +62,18 @@ export class GridRuns {
   private keys: string[] = []
   /** Keys whose history each run has loaded. */
   private readonly loadedKeys = new Map<string, Set<string>>()
-  private unfollow: (() => void) | null = null
+  /**
+   * By run and key, the number of the history read whose answer is in place.
+   * The answer to a read started earlier may arrive later; it must not replace
+   * it (it would take back the rows only the later one has, such as those
+   * logged while the stream was down).
+   */
+  private readonly answered = new Map<string, Map<string, number>>()
+  /** History reads started, counted to order their answers. */
+  private reads = 0
+  /** By run, the rows the stream delivered to each history read in flight. */
+  private readonly overheard = new Map<string, Set<LiveRow[]>>()
+  private followed: Followed | null = null
   /** The runs followed now, sorted and joined. */
   private streamed = ''
   private timer: number | null = null
@@ -68,14 +86,20 @@ export class GridRuns {
   /** What the page's stream tells this grid. */
   private readonly streamListener: StreamListener = {
     rows: (runId, rows) => {
+      for (const heard of this.overheard.get(runId) ?? []) heard.push(...rows)
+      // A key whose history is still on its way gets these rows on top of it (overheard):
+      // drawn alone they would show the run as its newest points only.
+      const loaded = this.loadedKeys.get(runId)
+      const keys = this.keys.filter((key) => loaded?.has(key))
+      if (keys.length === 0) return
       let run = this.series.get(runId)
       if (!run) {
         run = new RunSeries()
         this.series.set(runId, run)
       }
-      if (run.addRows(rows, this.keys)) {
+      if (run.addRows(rows, keys)) {
         const changed = new Set<string>()
-        for (const row of rows) for (const key of Object.keys(row.metrics)) if (this.keys.includes(key)) changed.add(key)
+        for (const row of rows) for (const key of Object.keys(row.metrics)) if (keys.includes(key)) changed.add(key)
         this.emit(changed)
       }
     },
@@ -158,14 +182,16 @@ export class GridRuns {
       }
       if (generation !== this.generation || this.stopped) return
       this.runs = [...found.values()].map((f) => f.run)
+      const live = [...found.values()].filter((f) => !f.frozen).map((f) => f.run.id)
+      // The stream before the history (see the top of this file); frozen runs do not wait.
+      await this.follow(live)
+      if (generation !== this.generation || this.stopped) return
       // Replace what is loaded run by run (no moment with empty charts), then drop runs that left.
       await Promise.all(this.runs.map((run) => this.loadHistory(run.id, true)))
       if (generation !== this.generation || this.stopped) return
       const ids = new Set(this.runs.map((r) => r.id))
-      for (const map of [this.series, this.loadedKeys]) for (const id of [...map.keys()]) if (!ids.has(id)) map.delete(id)
+      for (const map of [this.series, this.loadedKeys, this.answered]) for (const id of [...map.keys()]) if (!ids.has(id)) map.delete(id)
       this.error = null
-      const live = [...found.values()].filter((f) => !f.frozen).map((f) => f.run.id)
-      this.follow(live)
       this.scheduleRelist(runsets, live.length > 0 || runsets.some((r) => !r.frozen))
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error)
@@ -178,8 +204,8 @@ export class GridRuns {
   stop(): void {
     this.stopped = true
     this.generation += 1
-    this.unfollow?.()
-    this.unfollow = null
+    this.followed?.stop()
+    this.followed = null
     if (this.timer !== null) window.clearTimeout(this.timer)
     this.listeners.clear()
   }
@@ -190,28 +216,53 @@ export class GridRuns {
     const missing = again ? [...this.keys] : this.keys.filter((key) => !loaded.has(key))
     for (let i = 0; i < missing.length; i += KEYS_PER_REQUEST) {
       const keys = missing.slice(i, i + KEYS_PER_REQUEST)
-      const query = `keys=${keys.map(encodeURIComponent).join(',')}&max_points=${MAX_POINTS}`
-      const body = await api<HistoryBody>('GET', `/api/runs/${encodeURIComponent(runId)}/history?${query}`)
+      const read = ++this.reads
+      const { body, heard } = await this.overhearing(runId, () => {
+        const query = `keys=${keys.map(encodeURIComponent).join(',')}&max_points=${MAX_POINTS}`
+        return api<HistoryBody>('GET', `/api/runs/${encodeURIComponent(runId)}/history?${query}`)
+      })
       const fetched = RunSeries.fromHistory(body, keys)
       const run = this.series.get(runId) ?? new RunSeries()
+      const answered = this.answered.get(runId) ?? new Map<string, number>()
       for (const key of keys) {
+        if ((answered.get(key) ?? 0) > read) continue
+        answered.set(key, read)
         const series = fetched.byMetric.get(key)
         if (series) run.byMetric.set(key, series)
         loaded.add(key)
       }
+      // The server may have read before these were logged; where it did not, they replace their own points.
+      run.addRows(heard, keys)
       this.series.set(runId, run)
       this.loadedKeys.set(runId, loaded)
+      this.answered.set(runId, answered)
     }
   }
 
-  private follow(runIds: string[]): void {
+  /** `request()`, and the rows the stream delivers for `runId` until it answers. */
+  private async overhearing<T>(runId: string, request: () => Promise<T>): Promise<{ body: T; heard: LiveRow[] }> {
+    const heard: LiveRow[] = []
+    const listening = this.overheard.get(runId) ?? new Set<LiveRow[]>()
+    listening.add(heard)
+    this.overheard.set(runId, listening)
+    try {
+      return { body: await request(), heard }
+    } finally {
+      listening.delete(heard)
+      if (listening.size === 0) this.overheard.delete(runId)
+    }
+  }
+
+  /** Follow `runIds` (instead of the runs followed so far); resolves once their rows stream. */
+  private follow(runIds: readonly string[]): Promise<void> {
     const wanted = [...runIds].sort().join(',')
-    if (wanted === this.streamed && this.unfollow) return
+    if (wanted === this.streamed && this.followed) return this.followed.ready
     // Follow the new runs before letting go of the old: a run in both stays streamed throughout.
-    const previous = this.unfollow
+    const previous = this.followed
     this.streamed = wanted
-    this.unfollow = wanted ? this.streams.follow(runIds, this.streamListener) : null
-    previous?.()
+    this.followed = wanted ? this.streams.follow(runIds, this.streamListener) : null
+    previous?.stop()
+    return this.followed?.ready ?? Promise.resolve()
   }
 
   private scheduleRelist(runsets: readonly RunsetSpec[], following: boolean): void {
@@ -235,10 +286,15 @@ export class GridRuns {
       }
       if (generation !== this.generation || this.stopped) return
       if (fresh.length) {
+        // As in `reload`, the stream first. Only the runs followed so far and the new ones:
+        // the runs of frozen run sets are not followed.
+        const followed = this.streamed ? this.streamed.split(',') : []
+        await this.follow([...followed, ...fresh.map((run) => run.id)])
+        if (generation !== this.generation || this.stopped) return
         await Promise.all(fresh.map((run) => this.loadHistory(run.id)))
+        if (generation !== this.generation || this.stopped) return
         this.runs = [...this.runs, ...fresh]
         this.discovered = null
-        this.follow(this.runs.map((r) => r.id))
         this.emit(null)
       }
     } catch (error) {
