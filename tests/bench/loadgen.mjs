@@ -1100,6 +1100,107 @@ const scenarioS9 = async (opts) => {
   }
 }
 
+// -- S10: a report opened in a meeting ---------------------------------------------------
+
+/**
+ * A report is shown in a meeting: everyone opens it at the same moment. Its panel grid
+ * plots `runs` finished runs of `steps` steps of `metrics` metrics each (filled before
+ * the measurement, through the Runs API), and opening it reads every run's history as the
+ * grid does (`keys=...&max_points=1000`, one request per run, at most six at a time per
+ * viewer as a browser allows per host). Each round, `viewers` people open it at once
+ * (spread over the instances); first one viewer alone. The figure is the time until a
+ * viewer has every chart's points: alone, and at once the median viewer and the last.
+ * Fails unless every answer is complete (every metric, at most 1,000 points, the steps of
+ * the run).
+ */
+const scenarioS10 = async (opts) => {
+  const origins = opts.urls.map(httpOrigin)
+  const runs = opts.runs ?? 20
+  const steps = opts.steps ?? 20000
+  const metrics = opts.metrics ?? 4
+  const viewers = opts.viewers ?? 10
+  const rounds = opts.rounds ?? 3
+  const maxPoints = 1000
+  const filler = new http.Agent({ keepAlive: true, maxSockets: 4 })
+  const project = `${opts.prefix}-s10`
+  const runIds = Array.from({ length: runs }, (_, r) => `${opts.prefix}-s10-r${r}`)
+  const keys = Array.from({ length: metrics }, (_, k) => `metric/${k}`)
+  const fillStarted = performance.now()
+  await Promise.all(runIds.map(async (id, r) => {
+    const made = await requestJson(filler, origins[0], 'POST', `/api/projects/${project}/runs`, { id, name: id })
+    if (made.status !== 201) throw new Error(`creating run ${id} answered ${made.status}: ${made.body}`)
+    for (let first = 0; first < steps; first += 5000) {
+      const rows = []
+      for (let step = first; step < Math.min(steps, first + 5000); step++) {
+        rows.push({ step, metrics: Object.fromEntries(keys.map((m, k) => [m, Math.exp(-step / steps * (k + 1)) + Math.sin(step + r) / 20])) })
+      }
+      const stored = await requestJson(filler, origins[0], 'POST', `/api/runs/${id}/history`, { rows })
+      if (stored.status !== 200) throw new Error(`filling run ${id} answered ${stored.status}: ${stored.body}`)
+    }
+  }))
+  filler.destroy()
+  const fillSeconds = (performance.now() - fillStarted) / 1000
+
+  const problems = []
+  const query = `keys=${keys.map(encodeURIComponent).join(',')}&max_points=${maxPoints}`
+  /** One viewer opens the grid: resolves to [ms until every run's history arrived, bytes]. */
+  const open = async (origin) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 6 })
+    const started = performance.now()
+    let bytes = 0
+    await Promise.all(runIds.map(async id => {
+      const { status, body } = await requestJson(agent, origin, 'GET', `/api/runs/${id}/history?${query}`)
+      bytes += body.length
+      if (status !== 200) { problems.push(`history of ${id} answered ${status}`); return }
+      const { series } = JSON.parse(body)
+      for (const key of keys) {
+        const s = series[key]
+        const complete = s && s.steps.length > 2 && s.steps.length <= maxPoints && s.steps[0] === 0 && s.steps.at(-1) === steps - 1 && s.total_points === steps
+        if (!complete) { problems.push(`history of ${id} lacks ${key}`); return }
+      }
+    }))
+    const ms = performance.now() - started
+    agent.destroy()
+    return [ms, bytes]
+  }
+  const alone = []
+  const medians = []
+  const lasts = []
+  let bytesPerViewer = 0
+  for (let round = 0; round < rounds; round++) {
+    const [ms, bytes] = await open(origins[0])
+    alone.push(ms)
+    bytesPerViewer = bytes
+    const times = (await Promise.all(Array.from({ length: viewers }, (_, v) => open(origins[v % origins.length])))).map(([t]) => t).sort((a, b) => a - b)
+    medians.push(percentile(times, 0.5))
+    lasts.push(times.at(-1))
+  }
+  const median = xs => percentile([...xs].sort((a, b) => a - b), 0.5)
+  const figures = {
+    alone_ms: round(median(alone), 0),
+    p50_ms: round(median(medians), 0),
+    last_ms: round(median(lasts), 0)
+  }
+  return {
+    ok: problems.length === 0,
+    error: problems.length ? `${problems.length} incomplete answers (${problems[0]})` : undefined,
+    figures,
+    details: {
+      runs,
+      steps_per_run: steps,
+      metrics,
+      viewers,
+      rounds,
+      fill_seconds: round(fillSeconds, 1),
+      mb_per_viewer: round(bytesPerViewer / 1e6, 2),
+      alone_rounds_ms: alone.map(x => round(x, 0)),
+      p50_rounds_ms: medians.map(x => round(x, 0)),
+      last_rounds_ms: lasts.map(x => round(x, 0)),
+      ...figures
+    }
+  }
+}
+
 // -- S4: memory per open document ------------------------------------------------------
 
 /** A ~1 KB document: `edits` (20) inserts of 50 characters at random places, as one
@@ -1520,7 +1621,8 @@ const SCENARIOS = {
   S6: scenarioS6,
   S7: scenarioS7,
   S8: scenarioS8,
-  S9: scenarioS9
+  S9: scenarioS9,
+  S10: scenarioS10
 }
 
 const main = async () => {

@@ -82,6 +82,7 @@ FULL: dict[str, dict[str, Any]] = {
     "S7": {"docs": 10000, "batch": 100, "sampleEvery": 1000, "warmDocs": 1000, "check": 20},
     "S8": {"clients": 50, "rate": 5, "warmup": 2, "duration": 10},
     "S9": {"runs": 10, "viewers": 50, "rate": 10, "metrics": 4, "warmup": 2, "duration": 10},
+    "S10": {"runs": 20, "steps": 20000, "metrics": 4, "viewers": 10, "rounds": 3},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "S1": {**FULL["S1"], "warmup": 0.5, "duration": 2},
@@ -93,14 +94,19 @@ QUICK: dict[str, dict[str, Any]] = {
     "S7": {"docs": 2000, "batch": 100, "sampleEvery": 250, "warmDocs": 500, "check": 10},
     "S8": {**FULL["S8"], "warmup": 0.5, "duration": 2},
     "S9": {**FULL["S9"], "warmup": 0.5, "duration": 2},
+    "S10": {**FULL["S10"], "runs": 5, "steps": 12000, "viewers": 3, "rounds": 1},
 }
-DEFAULT_SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")
+DEFAULT_SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10")
 # Scenarios that only some servers take part in. S7 measures documents going through load
 # from the store and unload back to it; the peers run in memory and have no such cycle: the
 # reference keeps every document until it stops, Hocuspocus and pycrdt-websocket drop a
-# document and its content when its last client leaves. S9 measures coreport's Runs API and
-# live stream of metrics, which the peers do not have.
-ONLY: dict[str, tuple[str, ...]] = {"S7": ("coreport",), "S9": ("coreport", SCALED)}
+# document and its content when its last client leaves. S9 and S10 measure coreport's Runs
+# API (its live stream of metrics, its charts' history), which the peers do not have.
+ONLY: dict[str, tuple[str, ...]] = {
+    "S7": ("coreport",),
+    "S9": ("coreport", SCALED),
+    "S10": ("coreport", SCALED),
+}
 # Server settings a scenario needs: S7 has coreport unload a document 1 s after its last
 # client left (30 s by default), so that 10,000 documents cycle in a run of minutes.
 COREPORT_SCENARIO_ENV: dict[str, dict[str, str]] = {"S7": {"COREPORT_ROOM_IDLE_SECONDS": "1"}}
@@ -156,6 +162,11 @@ FIGURES: dict[str, tuple[Figure, ...]] = {
         Figure("p50_ms", "metric row logged to seen live, p50 (ms)", 2),
         Figure("p99_ms", "metric row logged to seen live, p99 (ms)", 2),
     ),
+    "S10": (
+        Figure("alone_ms", "one viewer opens the grid: every chart's points (ms)", 0),
+        Figure("p50_ms", "viewers opening it at once: the median viewer (ms)", 0),
+        Figure("last_ms", "viewers opening it at once: the last viewer (ms)", 0),
+    ),
 }
 
 
@@ -196,6 +207,12 @@ def describe(scenario: str, params: dict[str, Any]) -> str:
             f"S9 live panels: {p['runs']} runs each logging a row of {p['metrics']} metrics "
             f"{p['rate']} times/s (Runs API), {p['viewers']} viewers following every run "
             f"(live stream), {p['duration']} s measured"
+        )
+    if scenario == "S10":
+        return (
+            f"S10 a report opened in a meeting: a grid of {p['runs']} runs x {p['steps']:,} "
+            f"steps x {p['metrics']} metrics (1,000 points per chart), opened by one viewer, "
+            f"then by {p['viewers']} at once; medians of {p['rounds']} rounds"
         )
     return (
         f"S7 load/unload: {p['docs']:,} docs of ~1 KB opened, written and closed {p['batch']} "
@@ -969,7 +986,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scenarios",
         default=",".join(DEFAULT_SCENARIOS),
-        help="comma-separated, from S1 ... S9 (default %(default)s)",
+        help="comma-separated, from S1 ... S10 (default %(default)s)",
     )
     parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS), help="default %(default)s")
     parser.add_argument("--json", type=Path, help="also write every raw result to this file")

@@ -35,6 +35,7 @@ SMOKE = {
         "longRun": 12_000,
         "readEvery": 0.3,
     },
+    "S10": {"runs": 3, "steps": 11_000, "metrics": 2, "viewers": 3, "rounds": 1},
 }
 
 
@@ -106,7 +107,7 @@ def test_many_sockets_and_documents_cycling() -> None:
     require_servers()
 
     report = run.run_benchmark(
-        ["S6", "S7", "S9"],
+        ["S6", "S7", "S9", "S10"],
         params=SMOKE,
         repeat=1,
         servers=["coreport", run.REFERENCE],
@@ -143,6 +144,15 @@ def test_many_sockets_and_documents_cycling() -> None:
     assert s9.details["long_run_steps"] == 12_000
     assert s9.details["long_run_reads"] >= 2
     assert s9.details["long_run_read_ms"] > 0
+    # S10 (coreport only): one viewer, then three at once, had every chart's points.
+    assert ("S10", run.REFERENCE) not in report.outcomes
+    s10 = report.outcomes[("S10", "coreport")][0]
+    assert s10.ok, f"S10: {s10.error}"
+    assert s10.details["runs"] == 3
+    assert s10.details["steps_per_run"] == 11_000
+    assert s10.details["mb_per_viewer"] > 0
+    assert s10.figures["last_ms"] >= s10.figures["p50_ms"] > 0
+    assert s10.figures["alone_ms"] > 0
     assert "n/a" in run.format_table(report)
     assert report.disk_before is None
     assert "disk where" not in run.render(report)
