@@ -10,6 +10,7 @@ and its log appends; history upserts are keyed by (run, metric, step).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -60,9 +61,16 @@ class PostgresRunStore(PooledStore):
 
     label = "PostgreSQL run store"
 
-    def __init__(self, dsn: str, min_size: int = 1, max_size: int = 5) -> None:
+    def __init__(
+        self, dsn: str, min_size: int = 1, max_size: int = 5, *, history_readers: int | None = None
+    ) -> None:
         super().__init__(dsn, min_size, max_size)
         self._history_reads: SharedReads[HistoryRead, dict[str, StoredSeries]] = SharedReads()
+        # At most this many history reads hold connections; the others wait (and are shared,
+        # SharedReads): the appends of training jobs and the run lookups of every request keep
+        # connections of their own when a report with many runs is opened by many at once.
+        readers = max_size - 2 if history_readers is None else history_readers
+        self._readers = asyncio.Semaphore(max(1, readers))
 
     async def _closing(self) -> None:
         await self._history_reads.drained()
@@ -172,11 +180,11 @@ class PostgresRunStore(PooledStore):
         keys = tuple(keys)
 
         async def start(begun: Begun) -> dict[str, StoredSeries]:
-            async with self._connection("read history") as conn:
+            async with self._readers, self._connection("read history") as conn:
                 begun()
                 return await data.read_history(conn, run_id, keys, low, high, max_points)
 
-        # Those who open a report at once queue here for the pool's few connections.
+        # Those who open a report at once queue here for a reader's turn.
         return await self._history_reads.read((run_id, keys, low, high, max_points), start)
 
     async def append_logs(

@@ -226,3 +226,26 @@ async def test_postgres_reads_waiting_for_a_connection_share_one() -> None:
         finally:
             await other.close()
             await store.close()
+
+
+async def test_postgres_history_reads_leave_connections_to_appends_and_lookups() -> None:
+    async with scratch_database() as dsn:
+        store = PostgresRunStore(dsn, max_size=3, history_readers=1)
+        await store.open()
+        try:
+            await _fill(store)
+            async with store._readers:  # as a long read of history would
+                reads = [
+                    asyncio.create_task(store.read_history("r1", [key], max_points=20))
+                    for key in ("loss", "acc", "lr", "loss")
+                ]
+                await _settle()
+                # A training job's rows and a request's run lookup go on meanwhile.
+                await store.append_history("r1", [HistoryRow(60, 1.0, {"loss": 0.1})], _T0)
+                assert (await store.get_run("r1")).id == "r1"
+                assert not any(read.done() for read in reads)
+            results = await asyncio.gather(*reads)
+            assert results[0] is results[3]
+            assert results[0]["loss"].points.steps[-1] == 60
+        finally:
+            await store.close()
