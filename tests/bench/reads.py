@@ -49,7 +49,7 @@ _BIG = "reports/bench-big"
 class _OneConnection(SQLiteStore):
     """The reference: the documents' store as it was, reading on its writing connection."""
 
-    reads_apart = False
+    readers = 0
 
 
 @dataclass(frozen=True)

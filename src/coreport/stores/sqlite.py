@@ -142,9 +142,10 @@ class WorkerStore:
     #: Whether the store checkpoints the WAL itself, on its worker, instead of SQLite
     #: doing so inside a commit (the documents' store, whose appends commit on the loop).
     checkpoints = False
-    #: Whether reads that may be long (see :meth:`_read`) run on a second connection with
-    #: a thread of its own (the documents' store), so that appends never queue behind them.
-    reads_apart = False
+    #: How many connections of their own, each with a thread, take the reads that may be
+    #: long (see :meth:`_read`), so that appends never queue behind them; 0: the store reads
+    #: on its one connection.
+    readers = 0
 
     def __init__(
         self,
@@ -158,9 +159,9 @@ class WorkerStore:
         # Times appends, for the average that decides whether they may run inline.
         self._monotonic = monotonic
         self._worker: _Worker | None = None
-        # With ``reads_apart``: the reading connection's worker, opened after the writing
-        # one has applied the migrations.
-        self._reader: _Worker | None = None
+        # The reading connections' workers (``readers``), opened after the writing one has
+        # applied the migrations.
+        self._readers: list[_Worker] = []
         self._lifecycle = asyncio.Lock()
 
     @property
@@ -175,29 +176,33 @@ class WorkerStore:
             if self._worker is not None:
                 return
             worker = _Worker(self._path, self._monotonic, checkpoints=self.checkpoints)
-            reader = _Worker(self._path, self._monotonic, reads=True) if self.reads_apart else None
+            readers = [
+                _Worker(self._path, self._monotonic, reads=True) for _ in range(self.readers)
+            ]
             try:
                 await worker.start(self._busy_timeout)
-                if reader is not None:
+                for reader in readers:
                     await reader.start(self._busy_timeout)
             except BaseException:
                 # Cancelled or failed: each worker closes whatever it opened, then exits.
-                if reader is not None:
+                for reader in readers:
                     reader.stop()
                 worker.stop()
                 raise
-            self._worker, self._reader = worker, reader
+            self._worker, self._readers = worker, readers
 
     async def close(self) -> None:
         """Close the file after every call already made has finished. Idempotent."""
         async with self._lifecycle:
             worker, self._worker = self._worker, None
-            reader, self._reader = self._reader, None
-            # Shielded: a cancelled close() still closes the file. The reading connection
+            readers, self._readers = self._readers, []
+            # Shielded: a cancelled close() still closes the file. The reading connections
             # first: the last one to close checkpoints the WAL and removes it.
             try:
-                if reader is not None:
-                    await asyncio.shield(asyncio.wrap_future(reader.stop()))
+                stopped = [asyncio.wrap_future(reader.stop()) for reader in readers]
+                for error in await asyncio.shield(asyncio.gather(*stopped, return_exceptions=True)):
+                    if isinstance(error, BaseException):
+                        raise error
             finally:
                 if worker is not None:
                     await asyncio.shield(asyncio.wrap_future(worker.stop()))
@@ -218,9 +223,10 @@ class WorkerStore:
         began, as on the writing connection; one that commits while it runs is not seen
         (as with PostgreSQL's pool), which callers already allow for.
         """
-        reader = self._reader
-        if reader is None:
+        if not self._readers:
             return await self._call(what, work)
+        # The one with the fewest calls waiting: a long read holds up only its own worker.
+        reader = min(self._readers, key=lambda reader: reader.pending)
         return await reader.call(what, work)
 
 
@@ -228,7 +234,7 @@ class SQLiteStore(WorkerStore):
     """A :class:`~coreport.ports.Store` in the SQLite file at ``path``."""
 
     checkpoints = True
-    reads_apart = True
+    readers = 1
 
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the file answers a query now."""
@@ -303,7 +309,7 @@ class _Worker:
     ) -> None:
         self._path = path
         self._monotonic = monotonic
-        # Whether this worker's connection only reads (``WorkerStore.reads_apart``): it
+        # Whether this worker's connection only reads (``WorkerStore.readers``): it
         # neither migrates nor checkpoints, and SQLite refuses any write through it.
         self._reads = reads
         # Whether this worker checkpoints the WAL (see ``_CHECKPOINT_PAGES``); touched on
@@ -344,6 +350,11 @@ class _Worker:
             return await loop.run_in_executor(self._executor, self._run, what, work, commit, True)
         finally:
             self._calls -= 1
+
+    @property
+    def pending(self) -> int:
+        """Calls handed to the thread and not finished."""
+        return self._calls
 
     def run_inline(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T | None:
         """Run ``work`` now on this thread if the worker is idle, the disk has been fast

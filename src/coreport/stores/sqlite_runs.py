@@ -7,7 +7,7 @@ A separate connection is a bulkhead: a large history query or ingest batch never
 front of a document append, whose latency every live editor feels. Writes of the two still
 take turns on the file's write lock (the busy timeout makes them wait, not fail). Its own
 reads that may be long (a chart's history of a long run, console lines, media, run lists)
-go on a second connection with a thread of its own (``reads_apart``), so that appends and
+go on connections with threads of their own (``readers``), so that appends and
 the lookups of runs never wait behind them.
 
 History and console lines come from many runs at once, each of a sweep's runs sending its
@@ -69,8 +69,10 @@ class SQLiteRunStore(WorkerStore):
 
     label = "SQLite run store"
     # A panel's history of a long run (800,000 points: half a second to read) must not
-    # hold up every run's appends, nor the reads of runs that each request makes.
-    reads_apart = True
+    # hold up every run's appends, nor the reads of runs that each request makes. Two
+    # readers: a report opens its runs' histories together, and SQLite lets go of the
+    # interpreter while it reads, so two reads go on at once on two cores.
+    readers = 2
 
     def __init__(self, path: Path, **options: Any) -> None:
         super().__init__(path, **options)

@@ -191,18 +191,24 @@ async def test_sqlite_reads_waiting_for_the_reading_thread_share_one(tmp_path: P
     await store.open()
     try:
         await _fill(store)
-        started, release = threading.Event(), threading.Event()
+        release = threading.Event()
 
-        def block(conn: sqlite3.Connection) -> None:
-            started.set()
-            assert release.wait(5)
+        def blocker(started: threading.Event) -> Callable[[sqlite3.Connection], None]:
+            def block(conn: sqlite3.Connection) -> None:
+                started.set()
+                assert release.wait(5)
+
+            return block
 
         async def hold() -> AsyncIterator[None]:
-            blocking = asyncio.create_task(store._read("hold", block))
-            assert await asyncio.to_thread(started.wait, 5)
+            # Every reading thread: a read goes to the least busy one.
+            started = [threading.Event() for _ in store._readers]
+            blocking = [asyncio.create_task(store._read("hold", blocker(e))) for e in started]
+            for event in started:
+                assert await asyncio.to_thread(event.wait, 5)
             yield
             release.set()
-            await blocking
+            await asyncio.gather(*blocking)
 
         await _while_held(store, store, hold, store._history_reads)
     finally:

@@ -348,8 +348,8 @@ async def test_reads_run_on_a_connection_of_their_own_and_appends_go_on_meanwhil
             await store._read("write", lambda conn: conn.execute("DELETE FROM updates"))
         assert (await store.last_seqs(["reports/a"])) == {"reports/a": 2}
         assert store._worker is not None
-        assert store._reader is not None
-        workers = [*store._worker._executor._threads, *store._reader._executor._threads]
+        (reader,) = store._readers
+        workers = [*store._worker._executor._threads, *reader._executor._threads]
     finally:
         await store.close()
     # Closed: the writing connection, the last, checkpointed and removed the WAL; both
@@ -368,8 +368,7 @@ async def test_the_writing_connection_closes_even_when_the_reading_one_fails_to(
 ) -> None:
     store = SQLiteStore(tmp_path / "coreport.db")
     await store.open()
-    reader, worker = store._reader, store._worker
-    assert reader is not None
+    (reader,), worker = store._readers, store._worker
     assert worker is not None
     assert await store.append([("reports/a", b"\x00\x00")]) == [1]
 
@@ -393,7 +392,7 @@ async def test_the_access_and_report_stores_read_on_their_one_connection(
     store = make(tmp_path / "coreport.db")
     await store.open()
     try:
-        assert store._reader is None
+        assert store._readers == []
         assert await store._read("read", lambda conn: conn.execute("SELECT 1").fetchone()) == (1,)
     finally:
         await store.close()
@@ -401,14 +400,13 @@ async def test_the_access_and_report_stores_read_on_their_one_connection(
 
 async def test_the_run_store_reads_beside_its_appends(tmp_path: Path) -> None:
     """A panel's long history read, or a request's check of its run, does not wait for
-    the appends (nor they for it); a read sees every append committed before it."""
+    the appends (nor they for it), nor does another read; a read sees every append
+    committed before it."""
     store = SQLiteRunStore(tmp_path / "coreport.db")
     await store.open()
     try:
         await store.create_run(_a_run("r1"))
-        reader, worker = store._reader, store._worker
-        assert reader is not None
-        assert worker is not None
+        assert len(store._readers) == 2
         started, release = threading.Event(), threading.Event()
 
         def long_read(conn: sqlite3.Connection) -> int:
@@ -425,6 +423,9 @@ async def test_the_run_store_reads_beside_its_appends(tmp_path: Path) -> None:
         assert (await asyncio.wait_for(store.get_run("r1"), 5)).state == "running"
         finish = functools.partial(dataclasses.replace, state="finished")
         await asyncio.wait_for(store.update_run("r1", finish, _T0), 5)
+        # Another read goes to the other reading connection, and sees the append.
+        read = await asyncio.wait_for(store.read_history("r1", ["loss"]), 5)
+        assert read["loss"].points.steps == [1]
         assert not reading.done()
         release.set()
         assert await reading == 0  # begun before the append: it does not see it
