@@ -153,7 +153,7 @@ class SQLiteRunStore(WorkerStore):
 
             return self._read("read history", work)
 
-        # One reading thread: those who open a report at once queue here for the same series.
+        # Those who open a report at once wait here for a reading thread, for the same series.
         return await self._history_reads.read((run_id, keys, low, high, max_points), start)
 
     async def append_logs(
