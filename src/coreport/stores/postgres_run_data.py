@@ -93,7 +93,8 @@ async def history_keys(conn: Any, run_id: str) -> list[str]:
 
 _IN_RANGE = "run_id = $1 AND key = $2 AND step BETWEEN $3 AND $4"
 _POINTS = f"SELECT step, value, ts FROM run_history WHERE {_IN_RANGE} ORDER BY step"
-_COUNT = f"SELECT count(*) FROM run_history WHERE {_IN_RANGE}"
+# With the first and last step: when they are count - 1 apart, every step between is there.
+_COUNT = f"SELECT count(*), min(step), max(step) FROM run_history WHERE {_IN_RANGE}"
 
 # min_max_indices' rule in SQL, so that a long run's chart receives 1,000 points instead
 # of 200,000 (asyncpg decodes rows on the event loop: a second for 800,000). Each point
@@ -116,6 +117,19 @@ WHERE run_id = $1 AND key = $2
     AND step IN (SELECT low[2]::bigint FROM picks UNION SELECT (-high[2])::bigint FROM picks)
 ORDER BY step
 """
+# The same for a series with a point at every step from $6: a point's index is its step
+# less $6, so the points need no numbering (10-15 % of the query for 200,000 points).
+_DENSE_EXTREMES = f"""
+WITH picks AS (
+    SELECT min(ARRAY[value, step::float8]) AS low, max(ARRAY[value, -step::float8]) AS high
+    FROM run_history WHERE {_IN_RANGE}
+    GROUP BY width_bucket(step - $6, $5::bigint[])
+)
+SELECT step, value, ts FROM run_history
+WHERE run_id = $1 AND key = $2
+    AND step IN (SELECT low[2]::bigint FROM picks UNION SELECT (-high[2])::bigint FROM picks)
+ORDER BY step
+"""
 
 
 async def read_history(
@@ -129,11 +143,14 @@ async def read_history(
             where = (run_id, key, low, min(high, MAX_INT))
             layout = None
             if max_points is not None:
-                count: int = await conn.fetchval(_COUNT, *where)
+                count, first, last = await conn.fetchrow(_COUNT, *where)
                 layout = buckets(count, max_points)
             if layout is None:
                 rows = await conn.fetch(_POINTS, *where)
                 count = len(rows)
+            elif last - first == count - 1:
+                firsts = _first_indices(layout, count)
+                rows = await conn.fetch(_DENSE_EXTREMES, *where, firsts, first)
             else:
                 rows = await conn.fetch(_EXTREMES, *where, _first_indices(layout, count))
             result[key] = StoredSeries(Series.of_rows(rows), count)
