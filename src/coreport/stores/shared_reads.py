@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -29,11 +28,6 @@ Begun = Callable[[], None]
 
 #: What a run's history read reads: run, metrics, first and last step, points per metric.
 HistoryRead = tuple[str, tuple[str, ...], int, int, int | None]
-
-
-@dataclass
-class _Read(Generic[T]):
-    task: asyncio.Task[T] | None = None
 
 
 class SharedReads(Generic[K, T]):
@@ -50,7 +44,7 @@ class SharedReads(Generic[K, T]):
         # Reads not yet begun, by key. Joined on the event loop; ``begun`` may come from a
         # store's thread, so both go under the lock: an ask either joins before the read
         # begins or starts another.
-        self._waiting: dict[K, _Read[T]] = {}
+        self._waiting: dict[K, asyncio.Task[T]] = {}
         self._lock = threading.Lock()
         self._running: set[asyncio.Task[T]] = set()
 
@@ -61,28 +55,29 @@ class SharedReads(Generic[K, T]):
 
     async def read(self, key: K, start: Callable[[Begun], Awaitable[T]]) -> T:
         with self._lock:
-            shared = self._waiting.get(key)
-            if shared is None:
-                shared = self._waiting[key] = _Read()
-                shared.task = asyncio.ensure_future(self._run(key, shared, start))
-                self._running.add(shared.task)
-                shared.task.add_done_callback(self._finished)
-        assert shared.task is not None
-        return await asyncio.shield(shared.task)
+            task = self._waiting.get(key)
+            if task is None:
+                # Made and filed under the lock: the task runs only once this call awaits.
+                task = self._waiting[key] = asyncio.ensure_future(self._run(key, start))
+                self._running.add(task)
+                task.add_done_callback(self._finished)
+        return await asyncio.shield(task)
 
-    async def _run(self, key: K, shared: _Read[T], start: Callable[[Begun], Awaitable[T]]) -> T:
+    async def _run(self, key: K, start: Callable[[Begun], Awaitable[T]]) -> T:
+        task = asyncio.current_task()
+
         def begun() -> None:
-            self._forget(key, shared)
+            self._forget(key, task)
 
         try:
             return await start(begun)
         finally:
             # A read that failed before it began (a closed store) is not joined any more.
-            self._forget(key, shared)
+            self._forget(key, task)
 
-    def _forget(self, key: K, shared: _Read[T]) -> None:
+    def _forget(self, key: K, task: asyncio.Task[Any] | None) -> None:
         with self._lock:
-            if self._waiting.get(key) is shared:
+            if self._waiting.get(key) is task:
                 del self._waiting[key]
 
     def _finished(self, task: asyncio.Task[T]) -> None:
