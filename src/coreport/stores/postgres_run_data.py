@@ -102,6 +102,12 @@ _COUNT = f"SELECT count(*), min(step), max(step) FROM run_history WHERE {_IN_RAN
 # one pass finds each bucket's lowest and highest point (the earlier step of equal values:
 # min/max of [value, step] arrays, exact since steps are below 2**53, schemas.MAX_STEP),
 # and the kept steps are looked up.
+_KEPT = """
+SELECT step, value, ts FROM run_history
+WHERE run_id = $1 AND key = $2
+    AND step IN (SELECT low[2]::bigint FROM picks UNION SELECT (-high[2])::bigint FROM picks)
+ORDER BY step
+"""
 _EXTREMES = f"""
 WITH picks AS (
     SELECT min(ARRAY[value, step]) AS low, max(ARRAY[value, -step]) AS high
@@ -112,11 +118,7 @@ WITH picks AS (
     ) AS numbered
     GROUP BY bucket
 )
-SELECT step, value, ts FROM run_history
-WHERE run_id = $1 AND key = $2
-    AND step IN (SELECT low[2]::bigint FROM picks UNION SELECT (-high[2])::bigint FROM picks)
-ORDER BY step
-"""
+{_KEPT}"""
 # The same for a series with a point at every step from $6: a point's index is its step
 # less $6, so the points need no numbering (10-15 % of the query for 200,000 points).
 _DENSE_EXTREMES = f"""
@@ -125,11 +127,7 @@ WITH picks AS (
     FROM run_history WHERE {_IN_RANGE}
     GROUP BY width_bucket(step - $6, $5::bigint[])
 )
-SELECT step, value, ts FROM run_history
-WHERE run_id = $1 AND key = $2
-    AND step IN (SELECT low[2]::bigint FROM picks UNION SELECT (-high[2])::bigint FROM picks)
-ORDER BY step
-"""
+{_KEPT}"""
 
 
 async def read_history(
@@ -148,7 +146,7 @@ async def read_history(
             if layout is None:
                 rows = await conn.fetch(_POINTS, *where)
                 count = len(rows)
-            elif last - first == count - 1:
+            elif last - first == count - 1:  # a point at every step
                 firsts = _first_indices(layout, count)
                 rows = await conn.fetch(_DENSE_EXTREMES, *where, firsts, first)
             else:
