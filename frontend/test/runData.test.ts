@@ -177,7 +177,19 @@ function heldServer() {
     log.push('open')
     source.emit('open')
   }
-  return { log, listed, reads, sources, streams, open }
+  /** The next stream made, opened. */
+  const opened = async (): Promise<FakeEventSource> => {
+    const source = await sources.next()
+    open(source)
+    return source
+  }
+  return { log, listed, reads, sources, streams, open, opened }
+}
+
+/** A grid on `server`, loading the `loss` of one run set. */
+function loadGrid(server: ReturnType<typeof heldServer>, frozen = false) {
+  const runs = new GridRuns(server.streams)
+  return { runs, loading: runs.load([runset(frozen)], ['loss']) }
 }
 
 /** The next change the grid announces. */
@@ -209,8 +221,7 @@ describe('GridRuns with a live stream', () => {
 
   it('reads the history only once the stream is open', async () => {
     const server = heldServer()
-    const runs = new GridRuns(server.streams)
-    const loading = runs.load([runset(false)], ['loss'])
+    const { runs, loading } = loadGrid(server)
     const source = await server.sources.next()
     // Nearly the whole wait passes: still no history read.
     await vi.advanceTimersByTimeAsync(OPEN_WAIT_MS - 1)
@@ -226,10 +237,8 @@ describe('GridRuns with a live stream', () => {
 
   it('keeps the rows the stream delivers while the history is read', async () => {
     const server = heldServer()
-    const runs = new GridRuns(server.streams)
-    const loading = runs.load([runset(false)], ['loss'])
-    const source = await server.sources.next()
-    server.open(source)
+    const { runs, loading } = loadGrid(server)
+    const source = await server.opened()
     const read = await server.reads.next()
     source.emit('history', { run_id: 'r1', rows: [lossRow(2)] })
     // Not drawn alone: the run would look as if it had logged that step only.
@@ -243,10 +252,8 @@ describe('GridRuns with a live stream', () => {
 
   it('keeps them too when it reads again after missed rows', async () => {
     const server = heldServer()
-    const runs = new GridRuns(server.streams)
-    const loading = runs.load([runset(false)], ['loss'])
-    const source = await server.sources.next()
-    server.open(source)
+    const { runs, loading } = loadGrid(server)
+    const source = await server.opened()
     ;(await server.reads.next()).answer([0, 1])
     await loading
     source.emit('gap', { runs: ['r1'] })
@@ -261,10 +268,8 @@ describe('GridRuns with a live stream', () => {
 
   it('does not let an answer read earlier replace one read later', async () => {
     const server = heldServer()
-    const runs = new GridRuns(server.streams)
-    const loading = runs.load([runset(false)], ['loss'])
-    const source = await server.sources.next()
-    server.open(source)
+    const { runs, loading } = loadGrid(server)
+    const source = await server.opened()
     ;(await server.reads.next()).answer([0])
     await loading
     source.emit('gap', { runs: ['r1'] })
@@ -283,8 +288,7 @@ describe('GridRuns with a live stream', () => {
 
   it('reads the history anyway when the stream does not open in time, and again once it does', async () => {
     const server = heldServer()
-    const runs = new GridRuns(server.streams)
-    const loading = runs.load([runset(false)], ['loss'])
+    const { runs, loading } = loadGrid(server)
     const late = await server.sources.next()
     await vi.advanceTimersByTimeAsync(OPEN_WAIT_MS)
     const read = await server.reads.next()
@@ -303,8 +307,7 @@ describe('GridRuns with a live stream', () => {
 
   it('reads the history at once when the stream fails to open', async () => {
     const server = heldServer()
-    const runs = new GridRuns(server.streams)
-    const loading = runs.load([runset(false)], ['loss'])
+    const { runs, loading } = loadGrid(server)
     ;(await server.sources.next()).emit('error')
     ;(await server.reads.next()).answer([0, 1])
     await loading
@@ -315,8 +318,7 @@ describe('GridRuns with a live stream', () => {
 
   it('loads frozen run sets without a stream to wait for', async () => {
     const server = heldServer()
-    const runs = new GridRuns(server.streams)
-    const loading = runs.load([runset(true)], ['loss'])
+    const { runs, loading } = loadGrid(server, true)
     ;(await server.reads.next()).answer([0, 1])
     await loading
     expect(server.log).toEqual([LIST, HISTORY])

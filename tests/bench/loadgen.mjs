@@ -1171,11 +1171,10 @@ const scenarioS10 = async (opts) => {
     const [ms, bytes] = await open(origins[0])
     alone.push(ms)
     bytesPerViewer = bytes
-    const times = (await Promise.all(Array.from({ length: viewers }, (_, v) => open(origins[v % origins.length])))).map(([t]) => t).sort((a, b) => a - b)
-    medians.push(percentile(times, 0.5))
-    lasts.push(times.at(-1))
+    const times = (await Promise.all(Array.from({ length: viewers }, (_, v) => open(origins[v % origins.length])))).map(([t]) => t)
+    medians.push(median(times))
+    lasts.push(Math.max(...times))
   }
-  const median = xs => percentile([...xs].sort((a, b) => a - b), 0.5)
   const figures = {
     alone_ms: round(median(alone), 0),
     p50_ms: round(median(medians), 0),
